@@ -1,0 +1,381 @@
+"""The book: chapter sources, their parameters, the papermill runner, vendored JavaScript and the build.
+
+A chapter is ``notebooks/NN_name.py`` (jupytext, percent format) with
+
+* a cell tagged ``parameters``: ``scale = "book"`` and one ``name = None`` per overridable setting;
+* a cell tagged ``presets``: ``PRESETS = {"smoke": {...}, "book": {...}, "paper": {...}}`` (literals only) and
+  optionally ``CHOICES = {"name": [allowed values]}``.
+
+``run_chapter`` checks names and values against those cells *before* any work starts, executes the chapter
+with papermill into ``book/NN_name.ipynb`` and records how it ran (scale, parameters, wall time, device,
+git commit) in ``book/_runs/NN_name.json``; ``build`` turns the executed chapters into HTML.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+from .results import SCALES, atomic_path, device_name, git_commit, project_root, write_json
+
+__all__ = [
+    "ChapterSpec",
+    "chapters",
+    "chapter_spec",
+    "parse_value",
+    "validate",
+    "settings",
+    "run_chapter",
+    "write_status",
+    "vendor",
+    "build",
+    "write_toc",
+]
+
+# npm package file → where it goes under static/vendor (the built pages load these, never a CDN)
+VENDOR_FILES = {
+    "vega/build/vega.min.js": "vega.min.js",
+    "vega-lite/build/vega-lite.min.js": "vega-lite.min.js",
+    "vega-embed/build/vega-embed.min.js": "vega-embed.min.js",
+    "requirejs/require.js": "require.js",
+    "mathjax/es5/tex-svg.js": "mathjax/tex-svg.js",
+}
+VENDOR_DIRS = {"@jupyter-widgets/html-manager/dist": "html-manager"}
+BOOK_SOURCES = ("_config.yml", "_toc.yml")
+
+
+@dataclass
+class ChapterSpec:
+    """What a chapter accepts: its parameter defaults, scale presets and allowed choices."""
+
+    name: str
+    path: Path
+    params: dict = field(default_factory=dict)
+    presets: dict = field(default_factory=dict)
+    choices: dict = field(default_factory=dict)
+
+
+def chapters(root: Path | None = None) -> dict[str, Path]:
+    """All chapter sources, by name (file stem), in book order."""
+    root = root or project_root()
+    found = sorted(p for p in (root / "notebooks").glob("[0-9][0-9]_*") if p.suffix in (".py", ".md"))
+    return {p.stem: p for p in found}
+
+
+def _resolve_name(name: str, root: Path | None = None) -> tuple[str, Path]:
+    table = chapters(root)
+    if name in table:
+        return name, table[name]
+    matches = [k for k in table if k.split("_", 1)[-1] == name or k.startswith(name + "_") or k == name]
+    if len(matches) == 1:
+        return matches[0], table[matches[0]]
+    raise ValueError(f"unknown chapter {name!r}; chapters are: {', '.join(table) or '(none)'}")
+
+
+def _literal_assignments(source: str) -> dict:
+    out = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            out[node.targets[0].id] = ast.literal_eval(node.value)
+    return out
+
+
+def chapter_spec(name: str, root: Path | None = None) -> ChapterSpec:
+    """Read a chapter's ``parameters`` and ``presets`` cells without executing it."""
+    import jupytext
+
+    name, path = _resolve_name(name, root)
+    nb = jupytext.read(path)
+    spec = ChapterSpec(name, path)
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell.cell_type != "code":
+            continue
+        if "parameters" in tags:
+            spec.params = _literal_assignments(cell.source)
+        if "presets" in tags:
+            values = _literal_assignments(cell.source)
+            spec.presets = values.get("PRESETS", {})
+            spec.choices = values.get("CHOICES", {})
+    if "scale" not in spec.params:
+        raise ValueError(f"chapter {name}: its parameters cell must define `scale`")
+    missing = [s for s in SCALES if s not in spec.presets]
+    if missing:
+        raise ValueError(f"chapter {name}: PRESETS lacks the scales {missing}")
+    return spec
+
+
+def parse_value(text: str):
+    """A command-line value as a Python literal (``3``, ``0.5``, ``[100, 500]``, ``true``), else the string."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _type_ok(value, ref) -> bool:
+    if ref is None or value is None:
+        return True
+    if isinstance(ref, bool):
+        return isinstance(value, bool)
+    if isinstance(ref, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(ref, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(ref, (list, tuple)):
+        if not isinstance(value, (list, tuple)):
+            return False
+        return not ref or all(_type_ok(v, ref[0]) for v in value)
+    if isinstance(ref, dict):
+        return isinstance(value, dict)
+    return isinstance(value, type(ref))
+
+
+def _describe(spec: ChapterSpec) -> str:
+    lines = []
+    for key in spec.params:
+        if key == "scale":
+            lines.append(f"  scale: one of {list(spec.presets)}")
+            continue
+        if key in spec.choices:
+            lines.append(f"  {key}: one of {spec.choices[key]}")
+            continue
+        example = next((p[key] for p in spec.presets.values() if p.get(key) is not None), spec.params[key])
+        kind = type(example).__name__ if example is not None else "any"
+        lines.append(f"  {key}: {kind} (e.g. {example!r})")
+    return "\n".join(lines)
+
+
+def validate(spec: ChapterSpec, scale: str, overrides: dict | None = None) -> dict:
+    """Check a scale and overrides against a chapter; return the papermill parameters or raise ValueError."""
+    overrides = dict(overrides or {})
+    if scale not in spec.presets:
+        raise ValueError(f"chapter {spec.name}: scale must be one of {list(spec.presets)}; got {scale!r}")
+    unknown = [k for k in overrides if k not in spec.params or k == "scale"]
+    if unknown:
+        raise ValueError(
+            f"chapter {spec.name}: unknown parameter(s) {unknown}. Allowed parameters:\n{_describe(spec)}"
+        )
+    for key, value in overrides.items():
+        if key in spec.choices:
+            allowed = spec.choices[key]
+            vals = value if isinstance(value, (list, tuple)) and not isinstance(allowed[0], (list, tuple)) else [value]
+            bad = [v for v in vals if v not in allowed]
+            if bad:
+                raise ValueError(f"chapter {spec.name}: {key}={value!r} is not allowed; choose from {allowed}")
+            continue
+        ref = next((p[key] for p in spec.presets.values() if p.get(key) is not None), spec.params[key])
+        if not _type_ok(value, ref):
+            raise ValueError(
+                f"chapter {spec.name}: {key}={value!r} has the wrong type; expected {type(ref).__name__} "
+                f"like {ref!r}. Allowed parameters:\n{_describe(spec)}"
+            )
+    return {"scale": scale, **overrides}
+
+
+def settings(presets: dict, scale: str, **overrides) -> SimpleNamespace:
+    """Inside a chapter: the scale's preset with every non-None override applied."""
+    if scale not in presets:
+        raise ValueError(f"scale must be one of {list(presets)}; got {scale!r}")
+    merged = dict(presets[scale])
+    unknown = [k for k in overrides if k not in merged]
+    if unknown:
+        raise ValueError(f"unknown setting(s) {unknown}; the presets define {sorted(merged)}")
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    merged["scale"] = scale
+    return SimpleNamespace(**merged)
+
+
+def run_chapter(
+    name: str,
+    scale: str = "book",
+    overrides: dict | None = None,
+    out_dir: Path | None = None,
+    root: Path | None = None,
+    progress: bool = True,
+) -> Path:
+    """Execute one chapter with papermill at a scale; return the executed notebook's path."""
+    import jupytext
+    import papermill
+
+    root = root or project_root()
+    spec = chapter_spec(name, root)
+    params = validate(spec, scale, overrides)
+    out_dir = Path(out_dir or root / "book")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    source_nb = out_dir / "_runs" / f"{spec.name}.source.ipynb"
+    source_nb.parent.mkdir(parents=True, exist_ok=True)
+    jupytext.write(jupytext.read(spec.path), source_nb)
+    target = out_dir / f"{spec.name}.ipynb"
+    start = time.perf_counter()
+    partial = out_dir / f".{spec.name}.partial.ipynb"
+    try:
+        papermill.execute_notebook(
+            str(source_nb),
+            str(partial),
+            parameters=params,
+            kernel_name="python3",
+            progress_bar=progress,
+            cwd=str(root),
+        )
+        os.replace(partial, target)  # a chapter that fails leaves the last good output in place
+    finally:
+        partial.unlink(missing_ok=True)
+    wall = time.perf_counter() - start
+    source_nb.unlink(missing_ok=True)
+    write_json(
+        out_dir / "_runs" / f"{spec.name}.json",
+        {
+            "chapter": spec.name,
+            "scale": scale,
+            "parameters": {k: v for k, v in params.items() if k != "scale"},
+            "wall_s": round(wall, 2),
+            "device": device_name(),
+            "git_commit": git_commit(root),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        },
+    )
+    return target
+
+
+def write_status(book_dir: Path) -> Path:
+    """The status page: how every executed chapter was run (an execution-statistics table)."""
+    runs = sorted((book_dir / "_runs").glob("*.json"))
+    lines = [
+        "# Execution status",
+        "",
+        "How each chapter of this build was executed: the scale and parameter overrides given to the runner",
+        "(`localcodes run CHAPTER --scale S -p name value`), its wall time, the device and the git commit.",
+        "",
+        "| chapter | scale | overrides | wall time (s) | device | git commit | date |",
+        "|---|---|---|---:|---|---|---|",
+    ]
+    total = 0.0
+    for path in runs:
+        r = json.loads(path.read_text())
+        total += r["wall_s"]
+        over = ", ".join(f"`{k}={v!r}`" for k, v in r["parameters"].items()) or "none"
+        lines.append(
+            f"| {r['chapter']} | {r['scale']} | {over} | {r['wall_s']:.1f} | {r['device']} | "
+            f"`{r['git_commit'][:12]}` | {r['date']} |"
+        )
+    lines += ["", f"Total execution time: {total:.1f} s ({total / 60:.1f} min).", ""]
+    out = book_dir / "status.md"
+    with atomic_path(out) as tmp:
+        tmp.write_text("\n".join(lines))
+    return out
+
+
+def vendor(root: Path | None = None, static_dir: Path | None = None) -> Path:
+    """Install the pinned npm packages (package-lock.json) and copy what the pages need into static/vendor."""
+    root = root or project_root()
+    dest = Path(static_dir or root / "static") / "vendor"
+    modules = root / "node_modules"
+    wanted = [modules / f for f in VENDOR_FILES] + [modules / d for d in VENDOR_DIRS]
+    if not all(p.exists() for p in wanted):
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError("npm is needed to vendor the book's JavaScript (apt-get install npm)")
+        cmd = [npm, "ci" if (root / "package-lock.json").exists() else "install", "--ignore-scripts",
+               "--no-audit", "--no-fund"]
+        subprocess.run(cmd, cwd=root, check=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    for src, name in VENDOR_FILES.items():
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(modules / src, dest / name)
+    for src, name in VENDOR_DIRS.items():
+        target = dest / name
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(modules / src, target, ignore=shutil.ignore_patterns("*.map", "embed.js*"))
+    return dest
+
+
+# chapter-number ranges → the book's parts (a chapter's place is its two-digit prefix)
+PARTS = (
+    (0, 9, "Introduction"),
+    (10, 29, "Local codes in feed-forward networks (paper 000)"),
+    (30, 39, "Selectivity metrics on AlexNet (paper 001)"),
+    (40, 49, "Activation maximisation (paper 001)"),
+    (50, 59, "A locality prior"),
+    (60, 69, "Sparseness across layers"),
+    (70, 99, "Beyond the papers"),
+)
+
+
+def write_toc(root: Path | None = None, book_root: Path | None = None) -> Path:
+    """Write _toc.yml from the chapters present: intro page, methods, chapters by part, status page."""
+    root = root or project_root()
+    book_root = book_root or root
+    lines = ["# Generated by `localcodes build` from notebooks/NN_*.py; edit the chapters, not this file.",
+             "format: jb-book", "root: book/index", "parts:"]
+    by_part: dict[str, list[str]] = {}
+    for name in chapters(root):
+        number = int(name[:2])
+        caption = next(c for lo, hi, c in PARTS if lo <= number <= hi)
+        by_part.setdefault(caption, []).append(f"book/{name}")
+    if (book_root / "book" / "methods.md").exists():
+        by_part.setdefault("Introduction", []).append("book/methods")
+    for _, _, caption in PARTS:
+        if caption in by_part:
+            lines += [f"  - caption: {caption}", "    chapters:"]
+            lines += [f"      - file: {f}" for f in by_part[caption]]
+    lines += ["  - caption: About this build", "    chapters:", "      - file: book/status"]
+    out = book_root / "_toc.yml"
+    with atomic_path(out) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def _copy_book_sources(src: Path, dst: Path) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in BOOK_SOURCES:
+        shutil.copy2(src / name, dst / name)
+    (dst / "book").mkdir(exist_ok=True)
+    for f in (src / "book").iterdir():
+        if f.is_file() and f.suffix in (".md", ".bib", ".png", ".svg"):
+            shutil.copy2(f, dst / "book" / f.name)
+
+
+def build(
+    scale: str = "book",
+    only: list[str] | None = None,
+    root: Path | None = None,
+    out: Path | None = None,
+    execute: bool = True,
+    overrides: dict | None = None,
+) -> Path:
+    """Execute every chapter (or ``only`` these) at ``scale`` and build the HTML book; return index.html.
+
+    ``out`` builds in another folder (the book sources are copied there), leaving the checkout's book alone.
+    """
+    root = root or project_root()
+    book_root = Path(out) if out else root
+    if book_root != root:
+        _copy_book_sources(root, book_root)
+    vendor(root, book_root / "static")
+    book_dir = book_root / "book"
+    if execute:
+        names = only or list(chapters(root))
+        for i, name in enumerate(names, 1):
+            print(f"[{i}/{len(names)}] executing {name} at scale {scale}", flush=True)
+            run_chapter(name, scale, overrides, out_dir=book_dir, root=root)
+    write_status(book_dir)
+    write_toc(root, book_root)
+    cmd = [sys.executable, "-m", "jupyter_book", "build", str(book_root), "--warningiserror", "--keep-going"]
+    if shutil.which("jupyter-book"):
+        cmd = ["jupyter-book", "build", str(book_root), "--warningiserror", "--keep-going"]
+    subprocess.run(cmd, check=True, cwd=book_root)
+    return book_root / "_build" / "html" / "index.html"

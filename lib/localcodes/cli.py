@@ -1,0 +1,133 @@
+"""The ``localcodes`` command line (also ``python -m localcodes``).
+
+Subcommands: ``run`` (a chapter at a scale with overrides), ``build`` (the whole book), ``vendor``,
+``chapters`` (list them and their parameters), ``record`` (activation tables), ``selectivity`` (unit tables from
+activation tables) and ``bench`` (benchmarks). Each subcommand imports what it needs only when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .results import SCALES
+
+
+def _overrides(pairs: list[list[str]] | None) -> dict:
+    from .book import parse_value
+
+    return {name: parse_value(value) for name, value in (pairs or [])}
+
+
+def _cmd_run(args: argparse.Namespace) -> None:
+    from .book import run_chapter
+
+    path = run_chapter(args.chapter, args.scale, _overrides(args.param), out_dir=args.out)
+    print(f"executed → {path}")
+
+
+def _cmd_build(args: argparse.Namespace) -> None:
+    from .book import build
+
+    index = build(
+        scale=args.scale,
+        only=args.only,
+        out=args.out,
+        execute=not args.no_execute,
+        overrides=_overrides(args.param),
+    )
+    print(f"book built → {index}")
+
+
+def _cmd_vendor(args: argparse.Namespace) -> None:
+    from .book import vendor
+
+    print(f"vendored → {vendor()}")
+
+
+def _cmd_chapters(args: argparse.Namespace) -> None:
+    from .book import _describe, chapter_spec, chapters
+
+    for name in chapters():
+        spec = chapter_spec(name)
+        print(f"{name}\n{_describe(spec)}\n")
+
+
+def _cmd_record(args: argparse.Namespace) -> None:
+    from .record import main as record_main
+
+    record_main(args)
+
+
+def _cmd_selectivity(args: argparse.Namespace) -> None:
+    from .record import selectivity_main
+
+    selectivity_main(args)
+
+
+def _cmd_bench(args: argparse.Namespace) -> None:
+    if args.what == "train":
+        from .train import bench_main
+    elif args.what == "selectivity":
+        from .record import bench_main
+    elif args.what == "am":
+        from .am import bench_main
+    else:  # argparse restricts the choices; kept for clarity
+        raise SystemExit(f"unknown benchmark {args.what!r}")
+    bench_main(args.rest)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="localcodes", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="execute one chapter at a scale (papermill) into book/")
+    r.add_argument("chapter", help="chapter name, e.g. 01_introduction or introduction")
+    r.add_argument("--scale", default="book", choices=SCALES)
+    r.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="override a chapter parameter (repeatable); values are Python/YAML literals")
+    r.add_argument("--out", type=Path, default=None, help="folder for the executed notebook (default book/)")
+    r.set_defaults(func=_cmd_run)
+
+    b = sub.add_parser("build", help="execute every chapter and build the HTML book")
+    b.add_argument("--scale", default="book", choices=SCALES)
+    b.add_argument("--only", nargs="*", default=None, help="execute only these chapters")
+    b.add_argument("--out", type=Path, default=None, help="build in another folder (sources are copied)")
+    b.add_argument("--no-execute", action="store_true", help="reuse the executed notebooks already in book/")
+    b.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"))
+    b.set_defaults(func=_cmd_build)
+
+    v = sub.add_parser("vendor", help="copy the pinned JavaScript the offline book needs into static/vendor")
+    v.set_defaults(func=_cmd_vendor)
+
+    c = sub.add_parser("chapters", help="list the chapters and the parameters each accepts")
+    c.set_defaults(func=_cmd_chapters)
+
+    rec = sub.add_parser("record", help="record activation tables (HDF5) of named layers")
+    rec.add_argument("rest", nargs=argparse.REMAINDER, help="see `localcodes record -- --help`")
+    rec.set_defaults(func=_cmd_record)
+
+    sel = sub.add_parser("selectivity", help="unit tables (Parquet) from an activation table (HDF5)")
+    sel.add_argument("rest", nargs=argparse.REMAINDER, help="see `localcodes selectivity -- --help`")
+    sel.set_defaults(func=_cmd_selectivity)
+
+    be = sub.add_parser("bench", help="benchmarks: train | selectivity | am")
+    be.add_argument("what", choices=["train", "selectivity", "am"])
+    be.add_argument("rest", nargs=argparse.REMAINDER, help="benchmark options (see `localcodes bench X --help`)")
+    be.set_defaults(func=_cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except ValueError as err:  # bad input: say what is wrong, no traceback
+        print(f"localcodes: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

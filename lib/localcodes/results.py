@@ -1,0 +1,131 @@
+"""Where results live, how they are written (atomically), and the provenance stored beside them.
+
+Layout: ``results/<scale>/<chapter>/…`` under the project root (``$LOCALCODES_RESULTS`` overrides the root).
+``results/paper/`` is committed (small tables computed on a GPU, with provenance); the other scales are caches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+__all__ = [
+    "project_root",
+    "results_dir",
+    "atomic_path",
+    "write_json",
+    "write_parquet",
+    "git_commit",
+    "device_name",
+    "provenance",
+    "pick_device",
+]
+
+SCALES = ("smoke", "book", "paper")
+
+
+def project_root() -> Path:
+    """The checkout's root (where pyproject.toml is), or the working directory for an installed package."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").exists() and (parent / "lib" / "localcodes").exists():
+            return parent
+    return Path.cwd()
+
+
+def results_dir(scale: str, chapter: str | None = None, create: bool = True) -> Path:
+    """``results/<scale>[/<chapter>]``; the root can be moved with ``$LOCALCODES_RESULTS``."""
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}; got {scale!r}")
+    root = Path(os.environ.get("LOCALCODES_RESULTS", project_root() / "results"))
+    path = root / scale if chapter is None else root / scale / chapter
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; it replaces ``path`` only if the block finishes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_json(path: str | os.PathLike, obj) -> Path:
+    """Write JSON atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str))
+    return Path(path)
+
+
+def write_parquet(path: str | os.PathLike, frame: pd.DataFrame) -> Path:
+    """Write a DataFrame to Parquet atomically."""
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=True)
+    return Path(path)
+
+
+def git_commit(root: Path | None = None) -> str:
+    """The checkout's commit (with ``+dirty`` when it has uncommitted changes), or ``unknown``."""
+    root = root or project_root()
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def pick_device(device: str | None = None) -> torch.device:
+    """``device`` if given (``cpu``, ``cuda``, ``cuda:1``, ``auto``), else CUDA when present, else the CPU."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but CUDA is not available here; use 'cpu' or 'auto'")
+    return dev
+
+
+def device_name(device: torch.device | str | None = None) -> str:
+    """A human-readable name of the device that computed a result."""
+    dev = pick_device(None if device is None else str(device))
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__})"
+
+
+def provenance(**extra) -> dict:
+    """Who/what/when of a result: git commit, device, date, versions; ``extra`` is merged in."""
+    info = {
+        "git_commit": git_commit(),
+        "device": device_name(extra.pop("device", None)),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "host": platform.node(),
+    }
+    info.update(extra)
+    return info

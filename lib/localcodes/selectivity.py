@@ -1,0 +1,285 @@
+"""Selectivity measures for every unit of an activation matrix at once.
+
+Definitions follow SPEC.md (and the book's Methods page):
+
+* local code (unit u, class c): class c's activations are disjoint from all others' (strict);
+  ``on`` if they lie above, ``off`` if below; ``gap`` is the distance between the two sets;
+* top-class selectivity (TCS): c is the class of the most active example; TCS is the share of class c's
+  examples more active than every example of every other class;
+* precision@k: the most frequent class among the k most active examples and its share, ties at the k-th
+  value shared out in proportion to the tied examples' classes;
+* CCMAS: (mu_c - mu_rest) / (mu_c + mu_rest) for the class with the highest mean; CCMAS_2 the same after
+  dropping that class. A zero denominator gives NaN (a dead unit).
+
+Everything is computed with torch on the device the activations live on (numpy input is used on the CPU),
+in float64, so results do not depend on the device's default precision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+__all__ = [
+    "ClassStats",
+    "as_tensor",
+    "check_table",
+    "class_stats",
+    "local_codes",
+    "local_codes_from_stats",
+    "ccmas_from_stats",
+    "precision_from_counts",
+    "unit_table",
+]
+
+POOLINGS = ("classes", "images")
+
+
+def as_tensor(acts, device: torch.device | str | None = None) -> torch.Tensor:
+    """Activations as a float64 tensor (numpy arrays go to the CPU unless ``device`` says otherwise)."""
+    t = acts if isinstance(acts, torch.Tensor) else torch.as_tensor(np.asarray(acts))
+    if device is not None:
+        t = t.to(device)
+    return t.to(torch.float64)
+
+
+def check_table(acts: torch.Tensor, labels: torch.Tensor, k: int | None = None) -> None:
+    """Raise ``ValueError`` with a clear message for tables the measures cannot be computed on."""
+    if acts.ndim != 2:
+        raise ValueError(f"acts must be 2-D (examples x units); got shape {tuple(acts.shape)}")
+    if labels.ndim != 1 or labels.shape[0] != acts.shape[0]:
+        raise ValueError(
+            f"labels must be 1-D with one label per row of acts: acts has {acts.shape[0]} rows, "
+            f"labels has shape {tuple(labels.shape)}"
+        )
+    if acts.shape[1] == 0:
+        raise ValueError("acts has no units (0 columns)")
+    if not torch.isfinite(acts).all():
+        raise ValueError("acts contains NaN or infinite values; clean the table before measuring selectivity")
+    if labels.dtype.is_floating_point or labels.dtype == torch.bool:
+        if not torch.equal(labels, labels.round()):
+            raise ValueError("labels must be integers (class ids)")
+    n_classes = torch.unique(labels).numel()
+    if n_classes < 2:
+        raise ValueError(f"selectivity needs at least two classes; labels contain {n_classes}")
+    if k is not None and not 1 <= k <= acts.shape[0]:
+        raise ValueError(f"k must be between 1 and the number of examples ({acts.shape[0]}); got k={k}")
+
+
+@dataclass
+class ClassStats:
+    """Per-class sufficient statistics of a table: what CCMAS and local codes need.
+
+    All tensors are (C, U) except ``counts`` (C,). ``classes`` holds the original class ids, sorted.
+    """
+
+    classes: torch.Tensor
+    counts: torch.Tensor
+    sums: torch.Tensor
+    mins: torch.Tensor
+    maxs: torch.Tensor
+
+
+def _class_index(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    classes, idx = torch.unique(labels.to(torch.int64), sorted=True, return_inverse=True)
+    return classes, idx
+
+
+def class_stats(acts: torch.Tensor, idx: torch.Tensor, n_classes: int) -> ClassStats:
+    """Per-class count, sum, min and max of every unit (``idx`` are class indices 0..C-1)."""
+    n, u = acts.shape
+    dev = acts.device
+    counts = torch.zeros(n_classes, dtype=torch.float64, device=dev).index_add_(
+        0, idx, torch.ones(n, dtype=torch.float64, device=dev)
+    )
+    sums = torch.zeros(n_classes, u, dtype=torch.float64, device=dev).index_add_(0, idx, acts)
+    expand = idx[:, None].expand(n, u)
+    mins = torch.full((n_classes, u), torch.inf, dtype=torch.float64, device=dev).scatter_reduce_(
+        0, expand, acts, reduce="amin"
+    )
+    maxs = torch.full((n_classes, u), -torch.inf, dtype=torch.float64, device=dev).scatter_reduce_(
+        0, expand, acts, reduce="amax"
+    )
+    return ClassStats(torch.arange(n_classes, device=dev), counts, sums, mins, maxs)
+
+
+def _others_extreme(values: torch.Tensor, largest: bool) -> torch.Tensor:
+    """For each class c (row), the max (or min) of the other rows: uses the top two along classes."""
+    top2 = torch.topk(values, 2, dim=0, largest=largest).values
+    first = top2[0:1].expand_as(values)
+    is_first = values == first
+    # if c holds the extreme, the others' extreme is the runner-up (equal to it when two classes tie)
+    return torch.where(is_first, top2[1:2].expand_as(values), first)
+
+
+def local_codes_from_stats(stats: ClassStats, min_gap: float = 0.0) -> pd.DataFrame:
+    """Local codes from per-class min/max: rows ``unit, cls, kind, gap`` (gap strictly > ``min_gap``)."""
+    max_other = _others_extreme(stats.maxs, largest=True)
+    min_other = _others_extreme(stats.mins, largest=False)
+    on_gap = stats.mins - max_other
+    off_gap = min_other - stats.maxs
+    present = stats.counts[:, None] > 0
+    rows = []
+    for kind, gap in (("on", on_gap), ("off", off_gap)):
+        hit = (gap > 0) & (gap > min_gap) & present
+        c_idx, units = torch.nonzero(hit, as_tuple=True)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "unit": units.cpu().numpy().astype(np.int64),
+                    "cls": stats.classes[c_idx].cpu().numpy().astype(np.int64),
+                    "kind": kind,
+                    "gap": gap[c_idx, units].cpu().numpy(),
+                }
+            )
+        )
+    out = pd.concat(rows, ignore_index=True)
+    return out.sort_values(["unit", "kind", "cls"], ignore_index=True)
+
+
+def local_codes(acts, labels, min_gap: float = 0.0) -> pd.DataFrame:
+    """One row per (unit, class) local code: columns ``unit, cls, kind ('on'|'off'), gap``.
+
+    Strict: tied activations across the class boundary are not local codes.
+    """
+    a = as_tensor(acts)
+    y = torch.as_tensor(np.asarray(labels) if not isinstance(labels, torch.Tensor) else labels).to(a.device)
+    check_table(a, y)
+    if min_gap < 0:
+        raise ValueError(f"min_gap must be >= 0; got {min_gap}")
+    classes, idx = _class_index(y)
+    stats = class_stats(a, idx, len(classes))
+    stats.classes = classes
+    return local_codes_from_stats(stats, min_gap)
+
+
+def _ccmas_for(means: torch.Tensor, top: torch.Tensor, rest_mean: torch.Tensor) -> torch.Tensor:
+    mu_c = means.gather(0, top[None]).squeeze(0)
+    den = mu_c + rest_mean
+    return torch.where(den != 0, (mu_c - rest_mean) / torch.where(den != 0, den, 1.0), torch.nan)
+
+
+def ccmas_from_stats(stats: ClassStats, pooling: str = "classes") -> dict[str, torch.Tensor]:
+    """CCMAS, CCMAS_2 and the min-max normalised CCMAS from per-class statistics (class indices returned)."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}; got {pooling!r}")
+    counts, sums = stats.counts, stats.sums
+    c, u = sums.shape
+    present = counts > 0
+    means = sums / counts.clamp(min=1)[:, None]
+    neg = torch.tensor(-torch.inf, dtype=means.dtype, device=means.device)
+    ranked = torch.where(present[:, None], means, neg)
+    order = torch.argsort(-ranked, dim=0, stable=True)  # stable: ties go to the smaller class id
+    top, second = order[0], order[1]
+    n_present = int(present.sum())
+    total_sum, total_n = sums.sum(0), counts.sum()
+    sum_means = torch.where(present[:, None], means, 0).sum(0)
+
+    def rest(excluded: list[torch.Tensor], n_classes_left: int) -> torch.Tensor:
+        if pooling == "classes":
+            s = sum_means - sum(means.gather(0, e[None]).squeeze(0) for e in excluded)
+            return s / max(n_classes_left, 1)
+        s = total_sum - sum(sums.gather(0, e[None]).squeeze(0) for e in excluded)
+        n = total_n - sum(counts[e] for e in excluded)
+        return s / n.clamp(min=1)
+
+    ccmas = _ccmas_for(means, top, rest([top], n_present - 1))
+    if n_present >= 3:
+        ccmas2 = _ccmas_for(means, second, rest([top, second], n_present - 2))
+    else:
+        ccmas2 = torch.full((u,), torch.nan, dtype=means.dtype, device=means.device)
+    # min-max normalisation per unit shifts every mean by the unit's minimum; the range cancels
+    unit_min = torch.where(present[:, None], stats.mins, torch.inf).min(0).values
+    mu_c = means.gather(0, top[None]).squeeze(0)
+    r = rest([top], n_present - 1)
+    den = mu_c + r - 2 * unit_min
+    ccmas_mm = torch.where(den != 0, (mu_c - r) / torch.where(den != 0, den, 1.0), torch.nan)
+    return {"ccmas_idx": top, "ccmas": ccmas, "ccmas2_idx": second, "ccmas2": ccmas2, "ccmas_minmax": ccmas_mm}
+
+
+def precision_from_counts(greater: torch.Tensor, tied: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Precision@k from per-class counts of examples above / equal to each unit's k-th value (C, U).
+
+    The ``k - sum(greater)`` remaining slots are shared out in proportion to the tied examples' classes.
+    """
+    n_greater = greater.sum(0)
+    n_tied = tied.sum(0)
+    slots = k - n_greater
+    expected = greater + tied * (slots / n_tied.clamp(min=1))[None, :]
+    best, cls = expected.max(0)  # first maximum: ties go to the smaller class id
+    return cls, best / k
+
+
+def _unit_chunks(u: int, n: int, budget: int = 2**26):
+    """Column blocks so that an (N x block) temporary stays around ``budget`` elements."""
+    step = max(1, budget // max(n, 1))
+    for start in range(0, u, step):
+        yield slice(start, min(u, start + step))
+
+
+def unit_table(acts, labels, k: int = 100, pooling: str = "classes") -> pd.DataFrame:
+    """Selectivity of every unit: top-class selectivity, precision@k, CCMAS and CCMAS_2.
+
+    Parameters
+    ----------
+    acts : (N, U) numpy array or torch tensor (any device)
+    labels : (N,) integer class ids
+    k : number of most active examples for precision (paper 001 uses 100; Zhou et al. 60)
+    pooling : ``"classes"`` (mu_rest = mean of the other classes' means, Morcos et al.) or
+        ``"images"`` (mu_rest = mean of all other examples, paper 001's code)
+
+    Returns a DataFrame indexed by unit with columns ``top_class, top_class_selectivity, precision_class,
+    precision, ccmas_class, ccmas, ccmas2_class, ccmas2, ccmas_minmax``. Class columns hold original labels.
+    """
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}; got {pooling!r}")
+    a = as_tensor(acts)
+    y = torch.as_tensor(np.asarray(labels) if not isinstance(labels, torch.Tensor) else labels).to(a.device)
+    check_table(a, y, k)
+    classes, idx = _class_index(y)
+    n, u = a.shape
+    c = len(classes)
+    stats = class_stats(a, idx, c)
+    cc = ccmas_from_stats(stats, pooling)
+
+    # top-class selectivity: the class of the most active example (smallest class id among tied maxima)
+    unit_max = stats.maxs.max(0).values
+    top_idx = torch.argmax((stats.maxs == unit_max[None, :]).to(torch.int8), dim=0)
+    max_other = _others_extreme(stats.maxs, largest=True).gather(0, top_idx[None]).squeeze(0)
+
+    tcs_count = torch.empty(u, dtype=torch.float64, device=a.device)
+    prec_cls = torch.empty(u, dtype=torch.int64, device=a.device)
+    prec = torch.empty(u, dtype=torch.float64, device=a.device)
+    for sl in _unit_chunks(u, n):
+        block = a[:, sl]
+        in_top = idx[:, None] == top_idx[None, sl]
+        tcs_count[sl] = (in_top & (block > max_other[None, sl])).sum(0).to(torch.float64)
+        kth = torch.topk(block, k, dim=0).values[-1]
+        greater = torch.zeros(c, block.shape[1], dtype=torch.float64, device=a.device).index_add_(
+            0, idx, (block > kth[None, :]).to(torch.float64)
+        )
+        tied = torch.zeros_like(greater).index_add_(0, idx, (block == kth[None, :]).to(torch.float64))
+        prec_cls[sl], prec[sl] = precision_from_counts(greater, tied, k)
+    tcs = tcs_count / stats.counts[top_idx]
+
+    def lab(i: torch.Tensor) -> np.ndarray:
+        return classes[i].cpu().numpy().astype(np.int64)
+
+    table = pd.DataFrame(
+        {
+            "top_class": lab(top_idx),
+            "top_class_selectivity": tcs.cpu().numpy(),
+            "precision_class": lab(prec_cls),
+            "precision": prec.cpu().numpy(),
+            "ccmas_class": lab(cc["ccmas_idx"]),
+            "ccmas": cc["ccmas"].cpu().numpy(),
+            "ccmas2_class": lab(cc["ccmas2_idx"]),
+            "ccmas2": cc["ccmas2"].cpu().numpy(),
+            "ccmas_minmax": cc["ccmas_minmax"].cpu().numpy(),
+        }
+    )
+    table.index.name = "unit"
+    return table
