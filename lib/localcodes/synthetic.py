@@ -18,7 +18,9 @@ A4_EXPECTED = pd.DataFrame(
 )
 
 
-def synthetic_units(n_classes: int = 10, n_per_class: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def synthetic_units(
+    n_classes: int = 10, n_per_class: int = 100, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Activations (N, U) of hand-made units, their labels (N,) and the units' names.
 
     The first three are paper 001's Fig. A4 cases (noise-free, so the measures come out exactly as captioned);

@@ -1,0 +1,146 @@
+"""The chapter runner, and the whole book built at smoke scale and opened offline in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from localcodes import book
+from localcodes.cli import main as cli_main
+from localcodes.results import SCALES
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LOCAL = ("file:", "data:", "blob:")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.mark.parametrize("name", list(book.chapters()))
+def test_every_chapter_declares_its_parameters_for_every_scale(name):
+    spec = book.chapter_spec(name)
+    assert set(spec.presets) == set(SCALES)
+    for scale, preset in spec.presets.items():
+        missing = [k for k in spec.params if k != "scale" and k not in preset]
+        assert not missing, f"{name}: preset {scale!r} lacks {missing}"
+    assert spec.params["scale"] == "book"
+
+
+def test_runner_refuses_unknown_names_listing_the_allowed_ones():
+    spec = book.chapter_spec("01_introduction")
+    with pytest.raises(ValueError, match=r"(?s)unknown parameter\(s\) \[.n_hidden.\].*n_per_class"):
+        book.validate(spec, "book", {"n_hidden": 3})
+
+
+def test_runner_refuses_bad_values_and_scales():
+    spec = book.chapter_spec("introduction")
+    with pytest.raises(ValueError, match="wrong type; expected int"):
+        book.validate(spec, "book", {"n_per_class": "many"})
+    with pytest.raises(ValueError, match="scale must be one of"):
+        book.validate(spec, "huge", {})
+    assert book.validate(spec, "smoke", {"n_per_class": 20}) == {"scale": "smoke", "n_per_class": 20}
+
+
+def test_choices_are_enforced():
+    spec = book.ChapterSpec("x", Path("x.py"), params={"scale": "book", "act": None},
+                            presets={s: {"act": "sigmoid"} for s in SCALES}, choices={"act": ["sigmoid", "relu"]})
+    with pytest.raises(ValueError, match=r"choose from \['sigmoid', 'relu'\]"):
+        book.validate(spec, "book", {"act": "tanh"})
+    assert book.validate(spec, "book", {"act": "relu"})["act"] == "relu"
+
+
+def test_unknown_chapter_lists_the_chapters():
+    with pytest.raises(ValueError, match="01_introduction"):
+        book.chapter_spec("no_such_chapter")
+
+
+def test_parse_value_reads_literals():
+    assert book.parse_value("[100, 500]") == [100, 500]
+    assert book.parse_value("0.5") == 0.5
+    assert book.parse_value("true") is True
+    assert book.parse_value("sigmoid") == "sigmoid"
+
+
+def test_settings_applies_overrides_and_refuses_unknown():
+    presets = {"book": {"a": 1, "b": [1, 2]}}
+    s = book.settings(presets, "book", a=None, b=[3])
+    assert (s.a, s.b, s.scale) == (1, [3], "book")
+    with pytest.raises(ValueError, match="unknown setting"):
+        book.settings(presets, "book", c=1)
+
+
+def test_cli_refuses_bad_parameters_before_any_work(tmp_path, capsys):
+    code = cli_main(["run", "01_introduction", "--scale", "smoke", "-p", "n_hidden", "3", "--out", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "n_hidden" in err and "n_per_class" in err
+    assert not list(tmp_path.glob("*.ipynb"))
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    out = tmp_path_factory.mktemp("book")
+    index = book.build(scale="smoke", out=out)
+    return out, index
+
+
+@pytest.mark.slow
+def test_whole_book_builds_at_smoke_scale_with_every_chapter(built_book):
+    out, index = built_book
+    assert index.exists()
+    html = out / "_build" / "html"
+    for name in book.chapters():
+        assert (html / "book" / f"{name}.html").exists(), f"chapter {name} missing from the build"
+    status = (html / "book" / "status.html").read_text()
+    for name in book.chapters():
+        assert name in status
+    for page in html.rglob("*.html"):
+        text = page.read_text(errors="replace")
+        assert not re.search(r'src="https?://', text), f"{page} loads a script from the network"
+        assert not re.search(r'<link[^>]+href="https?://[^"]+\.css', text), f"{page} loads CSS from the network"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_book_works_offline_in_chromium(built_book):
+    from playwright.sync_api import sync_playwright
+
+    out, _ = built_book
+    html = out / "_build" / "html"
+    pages = [html / "book" / f"{name}.html" for name in book.chapters()]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(offline=True)
+        for path in pages:
+            page = context.new_page()
+            problems: list[str] = []
+            remote: list[str] = []
+            page.on("console", lambda m, pr=problems: pr.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+            page.on("pageerror", lambda e, pr=problems: pr.append(f"pageerror: {e}"))
+            page.on("request", lambda r, rm=remote: rm.append(r.url) if not r.url.startswith(LOCAL) else None)
+            page.goto(path.as_uri())
+            page.wait_for_load_state("load")
+            charts = page.locator(".localcodes-chart")
+            n = charts.count()
+            if n:
+                page.wait_for_function(
+                    "n => document.querySelectorAll('.localcodes-chart svg').length >= n", arg=n, timeout=30_000
+                )
+            assert not problems, f"{path.name}: {problems}"
+            assert not remote, f"{path.name} tried the network: {remote}"
+            page.close()
+
+        # the Introduction's jitterplot: choosing another unit redraws the plot
+        page = context.new_page()
+        page.goto((html / "book" / "01_introduction.html").as_uri())
+        page.wait_for_selector(".localcodes-chart svg")
+        chart = page.locator(".localcodes-chart").filter(has=page.locator("select")).first
+        before = chart.locator("svg").inner_html()
+        chart.locator("select").first.select_option(index=2)
+        page.wait_for_timeout(300)
+        after = chart.locator("svg").inner_html()
+        assert before != after, "changing the unit selector did not change the jitterplot"
+        browser.close()
