@@ -40,13 +40,14 @@
 scale = "book"
 n_per_class = None
 n_classes = None
+n_random_units = None
 seed = None
 
 # %% tags=["presets"]
 PRESETS = {
-    "smoke": {"n_per_class": 100, "n_classes": 10, "seed": 0},
-    "book": {"n_per_class": 100, "n_classes": 10, "seed": 0},
-    "paper": {"n_per_class": 100, "n_classes": 10, "seed": 0},
+    "smoke": {"n_per_class": 100, "n_classes": 10, "n_random_units": 60, "seed": 0},
+    "book": {"n_per_class": 100, "n_classes": 10, "n_random_units": 400, "seed": 0},
+    "paper": {"n_per_class": 100, "n_classes": 10, "n_random_units": 2000, "seed": 0},
 }
 
 # %%
@@ -55,9 +56,10 @@ from IPython.display import Markdown, display
 
 from localcodes import book, viz
 from localcodes.selectivity import local_codes, unit_table
-from localcodes.synthetic import A4_EXPECTED, synthetic_units
+from localcodes.synthetic import A4_EXPECTED, random_units, synthetic_units
 
-P = book.settings(PRESETS, scale, n_per_class=n_per_class, n_classes=n_classes, seed=seed)
+P = book.settings(PRESETS, scale, n_per_class=n_per_class, n_classes=n_classes, n_random_units=n_random_units,
+                  seed=seed)
 viz.setup()
 acts, labels, names = synthetic_units(P.n_classes, P.n_per_class, P.seed)
 class_names = [f"class {c}" for c in range(P.n_classes)]
@@ -140,6 +142,36 @@ nonzero = acts[:, unit] > 0
 groups = ["class 0" if c == 0 else "other classes" for c in labels[nonzero]]
 display(Markdown(f"{(~nonzero).mean():.1%} of its activations are exactly zero."))
 viz.histogram(acts[nonzero, unit], groups=groups, bins=30, title="non-zero activations", x_title="activation")
+
+# %% [markdown]
+# ## How the measures disagree across a population of units
+#
+# Hand-made cases are extremes. Below, a population of random units runs from distributed to grandmother-like:
+# each unit prefers one class, which is active more often (`p_on`) and more strongly (`shift`) than the others
+# (`p_off`), with exponential activations as paper 001 found in AlexNet. Each point is a unit; choose the measure on
+# the *x* axis. Top-class selectivity stays near zero for most units that precision and CCMAS call selective; it only
+# rises for units that are close to a local code.
+
+# %%
+pop_acts, pop_labels, pop_params = random_units(P.n_random_units, P.n_classes, P.n_per_class, P.seed + 1)
+pop = unit_table(pop_acts, pop_labels, k=100).join(pop_params)
+pop["local code"] = pop.index.isin(local_codes(pop_acts, pop_labels)["unit"])
+viz.measure_scatter(pop, ["precision", "ccmas", "ccmas_minmax"], color="local code",
+                    tooltip=["p_on", "p_off", "shift"], title=f"{P.n_random_units} random units")
+
+# %%
+agree = pd.DataFrame({
+    "share of units": {
+        "precision > 0.75 (a Zhou et al. 'object detector')": (pop["precision"] > 0.75).mean(),
+        "CCMAS > 0.8": (pop["ccmas"] > 0.8).mean(),
+        "top-class selectivity > 0.5": (pop["top_class_selectivity"] > 0.5).mean(),
+        "local code (on or off)": pop["local code"].mean(),
+    }
+})
+agree["share of units"] = agree["share of units"].map("{:.1%}".format)
+classes_agree = (pop["precision_class"] == pop["ccmas_class"]).mean()
+display(agree)
+display(Markdown(f"Precision and CCMAS name the same class for {classes_agree:.0%} of the units."))
 
 # %% [markdown]
 # The rest of the book applies these measures to networks trained on structured codes (the local-codes chapters),

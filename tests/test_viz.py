@@ -58,3 +58,25 @@ def test_histogram_counts_everything_once():
     assert sum(r["count"] for r in rows) == 500
     with pytest.raises(ValueError, match="NaN"):
         viz.histogram(np.array([1.0, np.nan]))
+
+
+def test_measure_scatter_offers_the_measures_and_refuses_missing_columns():
+    import pandas as pd
+
+    table = pd.DataFrame({"precision": [0.1, 0.9], "ccmas": [0.5, 1.0], "top_class_selectivity": [0.0, 1.0]})
+    spec = viz.measure_scatter(table, ["precision", "ccmas"]).to_dict()
+    assert spec["params"][0]["bind"]["options"] == ["precision", "ccmas"]
+    rows = next(iter(spec["datasets"].values()))
+    assert len(rows) == 4  # two units x two measures
+    with pytest.raises(ValueError, match="lacks the columns"):
+        viz.measure_scatter(table, ["tcs"])
+
+
+def test_random_units_span_distributed_to_local():
+    from localcodes.selectivity import unit_table
+    from localcodes.synthetic import random_units
+
+    acts, labels, params = random_units(200, seed=3)
+    t = unit_table(acts, labels)
+    assert acts.shape == (1000, 200) and len(params) == 200
+    assert t["top_class_selectivity"].max() > 0.5 and t["top_class_selectivity"].median() < 0.2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["synthetic_units", "A4_EXPECTED"]
+__all__ = ["synthetic_units", "random_units", "A4_EXPECTED"]
 
 # Paper 001, Fig. A4 captions: (CCMAS, precision, top-class selectivity) on 10 classes x 100 points
 A4_EXPECTED = pd.DataFrame(
@@ -50,3 +50,27 @@ def synthetic_units(
     units["distributed (overlapping classes)"] = rng.normal(y / n_classes, 0.3)
     units["dead unit"] = np.zeros(n)
     return np.stack(list(units.values()), axis=1), y, list(units)
+
+
+def random_units(
+    n_units: int = 300, n_classes: int = 10, n_per_class: int = 100, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """A population of units between "distributed" and "grandmother cell", to compare measures across units.
+
+    Each unit has a preferred class that is active with probability ``p_on`` and strength ``shift``; the other
+    classes are active with probability ``p_off``; active values are exponential (as paper 001 found for AlexNet's
+    non-zero activations). Returns activations (N, U), labels (N,) and the per-unit generating parameters.
+    """
+    if n_units < 1:
+        raise ValueError(f"n_units must be positive; got {n_units}")
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(n_classes), n_per_class)
+    pref = rng.integers(0, n_classes, n_units)
+    p_off = rng.uniform(0.02, 0.6, n_units)
+    p_on = np.clip(p_off + rng.uniform(0, 1, n_units), 0, 1)
+    shift = rng.exponential(2.0, n_units)
+    is_pref = y[:, None] == pref[None, :]
+    active = rng.random((len(y), n_units)) < np.where(is_pref, p_on, p_off)
+    acts = active * (rng.exponential(1.0, (len(y), n_units)) + np.where(is_pref, shift, 0.0))
+    params = pd.DataFrame({"preferred": pref, "p_on": p_on, "p_off": p_off, "shift": shift})
+    return acts, y, params

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-__all__ = ["setup", "render", "jitterplot", "jitter_data", "histogram", "measure_lines"]
+__all__ = ["setup", "render", "jitterplot", "jitter_data", "histogram", "measure_lines", "measure_scatter"]
 
 VEGALITE_MIME = f"application/vnd.vegalite.{alt.SCHEMA_VERSION.split('.')[0]}+json"
 _EMBED_OPTIONS = {"renderer": "svg", "actions": False}
@@ -248,3 +248,41 @@ def histogram(
     if groups is not None:
         enc["color"] = alt.Color("group:N", title=None)
     return alt.Chart(data, width=width, height=height, title=title or "").mark_bar(opacity=0.7).encode(**enc)
+
+
+def measure_scatter(
+    table: pd.DataFrame,
+    x_options: list[str],
+    y: str = "top_class_selectivity",
+    color: str | None = None,
+    tooltip: list[str] | None = None,
+    title: str | None = None,
+    width: int = 420,
+    height: int = 300,
+) -> alt.Chart:
+    """One point per unit: ``y`` against a measure chosen from ``x_options`` in a dropdown (static-book safe)."""
+    missing = [c for c in [*x_options, y, *([color] if color else []), *(tooltip or [])] if c not in table.columns]
+    if missing:
+        raise ValueError(f"table lacks the columns {missing}; it has {list(table.columns)}")
+    keep = [y, *([color] if color else []), *(tooltip or [])]
+    data = table.reset_index(names="unit_id")
+    long = data.melt(id_vars=["unit_id", *dict.fromkeys(keep)], value_vars=x_options, var_name="measure",
+                     value_name="score")
+    choice = alt.param(name="measure", value=x_options[0],
+                       bind=alt.binding_select(options=list(x_options), name="x axis "))
+    tips = ["unit_id:Q", alt.Tooltip("score:Q", format=".3f"), alt.Tooltip(f"{y}:Q", format=".3f")]
+    tips += [alt.Tooltip(f"{t}:Q", format=".3g") for t in tooltip or []]
+    enc = {
+        "x": alt.X("score:Q", title="score of the chosen measure"),
+        "y": alt.Y(f"{y}:Q", title=y.replace("_", " ")),
+        "tooltip": tips,
+    }
+    if color:
+        enc["color"] = alt.Color(f"{color}:N", title=color)
+    return (
+        alt.Chart(long, width=width, height=height, title=title or "")
+        .mark_circle(size=30)
+        .encode(**enc)
+        .add_params(choice)
+        .transform_filter("datum.measure == measure")
+    )
