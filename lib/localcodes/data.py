@@ -3,6 +3,11 @@
 Order (SPEC.md): IDX files under ``$LOCALCODES_DATA`` (default ``~/.cache/localcodes``) → download MNIST with
 checksums (pooch) → Debian's ``dataset-fashion-mnist`` package → scikit-learn's bundled 8x8 digits.
 Every loader result says which source it came from, so chapters can state the data set they used.
+
+Paper 000, experiment 12 adds a class-coding "short-cut" to the digits: 20 hot pixels at the edge of the image
+(``hot_pixel_positions``), the same for every image of a class (``mode="fixed"``) or with grey values drawn
+afresh for each image (``mode="gaussian"``), on none, half or all images, or on every image of 2, 5 or 8 classes
+(``add_hot_pixels``, ``HOT_PIXEL_CONDITIONS``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,23 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Digits", "data_dir", "read_idx", "write_idx", "load_digits", "MNIST_FILES", "DEBIAN_FASHION_DIR"]
+__all__ = [
+    "Digits",
+    "data_dir",
+    "read_idx",
+    "write_idx",
+    "load_digits",
+    "balanced_subset",
+    "MNIST_FILES",
+    "DEBIAN_FASHION_DIR",
+    "HOT_PIXEL_MODES",
+    "HOT_PIXEL_CONDITIONS",
+    "HotPixels",
+    "edge_order",
+    "hot_pixel_positions",
+    "add_hot_pixels",
+    "hot_pixel_condition",
+]
 
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 # md5 checksums of the canonical MNIST files (LeCun et al.)
@@ -176,3 +197,158 @@ def load_digits(
         if source == "fashion-mnist":
             raise FileNotFoundError(tried[-1])
     return _sklearn_digits(split)
+
+
+def balanced_subset(digits: Digits, n_per_class: int, seed: int = 0) -> Digits:
+    """The first ``n_per_class`` images of every class after a seeded shuffle (a smaller, balanced set)."""
+    if n_per_class < 1:
+        raise ValueError(f"n_per_class must be >= 1; got {n_per_class}")
+    counts = np.bincount(digits.labels)
+    if n_per_class > counts.min():
+        raise ValueError(f"n_per_class={n_per_class} exceeds the smallest class ({counts.min()} images)")
+    order = np.random.default_rng(seed).permutation(len(digits.labels))
+    # stable sort by label keeps the shuffled order inside each class; then take each class's first n
+    by_class = order[np.argsort(digits.labels[order], kind="stable")]
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    keep = np.sort((starts[:, None] + np.arange(n_per_class)[None, :]).ravel())
+    keep = np.sort(by_class[keep])
+    return Digits(digits.images[keep], digits.labels[keep], digits.name, digits.source)
+
+
+# --- hot-pixel invariants (paper 000, experiment 12) ----------------------------------------------------------
+
+HOT_PIXEL_MODES = ("fixed", "gaussian")
+# Paper 000 Table 9 rows: which images carry their class's hot-pixel code.
+HOT_PIXEL_CONDITIONS: dict[str, dict] = {
+    "standard": {"fraction": 0.0, "n_categories": None},
+    "50% of images": {"fraction": 0.5, "n_categories": None},
+    "all images": {"fraction": 1.0, "n_categories": None},
+    "2 categories": {"fraction": 1.0, "n_categories": 2},
+    "5 categories": {"fraction": 1.0, "n_categories": 5},
+    "8 categories": {"fraction": 1.0, "n_categories": 8},
+}
+
+
+@dataclass
+class HotPixels:
+    """Images with hot-pixel codes added: ``coded[i]`` says whether image i got its class's code.
+
+    ``positions`` (n_classes, n_pixels) are flat pixel indices (row * width + col) of each class's code.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    coded: np.ndarray
+    positions: np.ndarray
+    mode: str
+
+
+def edge_order(height: int, width: int) -> np.ndarray:
+    """Flat indices of all pixels, ring by ring from the border inwards, each ring walked clockwise from its
+    top-left corner, so consecutive indices are neighbours on the image's edge."""
+    if height < 1 or width < 1:
+        raise ValueError(f"height and width must be >= 1; got {height}x{width}")
+    out: list[int] = []
+    top, left, bottom, right = 0, 0, height - 1, width - 1
+    while top <= bottom and left <= right:
+        ring = [(top, c) for c in range(left, right + 1)]
+        ring += [(r, right) for r in range(top + 1, bottom + 1)]
+        if bottom > top:
+            ring += [(bottom, c) for c in range(right - 1, left - 1, -1)]
+        if right > left:
+            ring += [(r, left) for r in range(bottom - 1, top, -1)]
+        out += [r * width + c for r, c in ring]
+        top, left, bottom, right = top + 1, left + 1, bottom - 1, right - 1
+    return np.asarray(out, dtype=np.int64)
+
+
+def hot_pixel_positions(shape: tuple[int, int] = (28, 28), n_classes: int = 10, n_pixels: int = 20) -> np.ndarray:
+    """Each class's hot-pixel code: a block of ``n_pixels`` consecutive edge pixels, disjoint between classes.
+
+    Paper 000 (App. A.5): "a block of 20 (2.5%) hot pixels … positioned around the edge of the image". Blocks are
+    laid end to end along the outer ring (then the next ring in) so no two classes share a pixel. Returns an
+    (n_classes, n_pixels) array of flat indices.
+    """
+    if n_classes < 1 or n_pixels < 1:
+        raise ValueError(f"n_classes and n_pixels must be >= 1; got {n_classes}, {n_pixels}")
+    order = edge_order(*shape)
+    if n_classes * n_pixels > order.size:
+        raise ValueError(
+            f"n_pixels={n_pixels} for {n_classes} classes needs {n_classes * n_pixels} pixels, but a {shape[0]}x"
+            f"{shape[1]} image has {order.size}; use n_pixels <= {order.size // n_classes}"
+        )
+    return order[: n_classes * n_pixels].reshape(n_classes, n_pixels)
+
+
+def add_hot_pixels(
+    images: np.ndarray,
+    labels: np.ndarray,
+    mode: str = "fixed",
+    fraction: float = 1.0,
+    n_categories: int | None = None,
+    n_pixels: int = 20,
+    n_classes: int | None = None,
+    gauss_mean: float = 0.5,
+    gauss_sd: float = 0.25,
+    seed: int = 0,
+) -> HotPixels:
+    """Add each class's hot-pixel code to some images (a copy; ``images`` is not changed).
+
+    Which images: with ``n_categories=k``, every image of classes 0..k-1 (``fraction`` must be 1); otherwise
+    exactly ``round(fraction * n_c)`` randomly chosen images of every class c. ``mode="fixed"``: the code's pixels
+    are set to 255 (the same for every image of the class, an invariant); ``mode="gaussian"``: each pixel of each
+    coded image gets its own grey value drawn from N(gauss_mean, gauss_sd) (in units of 255, clipped to
+    [0, 255]) — the code's position still says the class, but its values vary, like the perturbed prototypes of
+    experiment 7.
+    """
+    images = np.asarray(images)
+    labels = np.asarray(labels).astype(np.int64)
+    if images.ndim != 3:
+        raise ValueError(f"images must be (n, height, width); got shape {images.shape}")
+    if labels.shape != (images.shape[0],):
+        raise ValueError(f"labels must have one entry per image ({images.shape[0]}); got shape {labels.shape}")
+    if mode not in HOT_PIXEL_MODES:
+        raise ValueError(f"mode must be one of {HOT_PIXEL_MODES}; got {mode!r}")
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction must be in [0, 1]; got {fraction}")
+    if gauss_sd < 0:
+        raise ValueError(f"gauss_sd must be >= 0; got {gauss_sd}")
+    n_classes = int(labels.max()) + 1 if n_classes is None else n_classes
+    if labels.min() < 0 or labels.max() >= n_classes:
+        raise ValueError(f"labels must lie in 0..n_classes-1 = 0..{n_classes - 1}")
+    if n_categories is not None:
+        if not 0 <= n_categories <= n_classes:
+            raise ValueError(f"n_categories must be between 0 and n_classes={n_classes}; got {n_categories}")
+        if fraction != 1.0:
+            raise ValueError("n_categories codes every image of those classes: leave fraction at 1.0")
+    rng = np.random.default_rng(seed)
+    positions = hot_pixel_positions(images.shape[1:], n_classes, n_pixels)
+
+    if n_categories is not None:
+        coded = labels < n_categories
+    else:
+        coded = np.zeros(len(labels), dtype=bool)
+        keys = rng.random(len(labels))
+        for c in range(n_classes):  # a loop over 10 classes, not over images
+            members = np.flatnonzero(labels == c)
+            take = int(round(fraction * members.size))
+            coded[members[np.argsort(keys[members])[:take]]] = True
+
+    out = images.copy()
+    flat = out.reshape(len(out), -1)
+    rows = np.flatnonzero(coded)
+    cols = positions[labels[rows]]  # (n_coded, n_pixels)
+    if mode == "fixed":
+        values = np.full(cols.shape, 255.0)
+    else:
+        values = np.clip(rng.normal(gauss_mean, gauss_sd, size=cols.shape) * 255.0, 0, 255)
+    flat[rows[:, None], cols] = np.round(values).astype(out.dtype)
+    return HotPixels(out, labels, coded, positions, mode)
+
+
+def hot_pixel_condition(images: np.ndarray, labels: np.ndarray, condition: str, mode: str = "fixed",
+                        **kwargs) -> HotPixels:
+    """``add_hot_pixels`` for one of paper 000's Table 9 rows (``HOT_PIXEL_CONDITIONS``), by name."""
+    if condition not in HOT_PIXEL_CONDITIONS:
+        raise ValueError(f"condition must be one of {list(HOT_PIXEL_CONDITIONS)}; got {condition!r}")
+    return add_hot_pixels(images, labels, mode=mode, **HOT_PIXEL_CONDITIONS[condition], **kwargs)
