@@ -1,0 +1,318 @@
+"""Statistics for the local-codes chapters of experiments 8–11 and 13, and what paper 000 reports for them.
+
+Statistics (scipy where a well-kept routine exists):
+
+* ``summary_stats`` — min / max / mean / sd / standard error / count per group (paper 000, Table 2);
+* ``ks_table`` — pairwise two-sample Kolmogorov–Smirnov tests (``scipy.stats.ks_2samp``), "Reject" / "Do not
+  reject" at a level (paper 000, Tables 3–7);
+* ``density_curves`` — a probability density per group (``scipy.stats.gaussian_kde``; Fig. 7b / 10);
+* ``turning_point`` — where a rising curve stops rising quickly, from first differences (Fig. 3b);
+* ``first_reach`` — the first x at which a curve reaches a threshold (accuracy ≥ 99 %, pattern matching > 0);
+* ``linear_fit`` — least-squares line with R² and p (``scipy.stats.linregress``; Table 11);
+* ``compare_groups`` — two groups' means, the relative change and a Mann–Whitney U test (experiment 13).
+
+The paper's own numbers for these experiments (``TABLE1`` … ``TABLE11``) are transcribed from
+``/work/shared/seeds/000_b7a4adc45e92485c.txt`` so chapters can show them beside ours.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = [
+    "DROPOUT_LEVELS",
+    "TABLE1",
+    "TABLE2",
+    "KS_PAPER",
+    "TABLE11",
+    "summary_stats",
+    "ks_table",
+    "density_curves",
+    "turning_point",
+    "first_reach",
+    "linear_fit",
+    "fits_by",
+    "compare_groups",
+    "read_result",
+]
+
+# ----------------------------------------------------------------------------------------------------
+# What the paper reports
+# ----------------------------------------------------------------------------------------------------
+
+# Experiment 8 (Fig. 10, Tables 3–7) used these dropout rates (in %); Table 2 shows five of them.
+DROPOUT_LEVELS = (0, 10, 20, 30, 40, 50, 60, 70, 90)
+
+# Table 2: the number of LCs in ~250 repeats of experiment 1 per dropout rate (%).
+TABLE2 = pd.DataFrame(
+    {
+        0: [8, 34, 18.44, 4.55],
+        20: [4, 29, 16.13, 4.19],
+        50: [7, 41, 20.65, 4.96],
+        70: [15, 57, 34.54, 8.05],
+        90: [0, 125, 73.80, 24.53],
+    },
+    index=pd.Index(["min", "max", "mean", "sd"], name="statistic"),
+).rename_axis(columns="dropout %")
+
+# Tables 3–7: two-sample KS tests of each dropout rate against 0, 10, 20, 30 and 40 % (p-values as printed).
+_KS_P = {
+    0: [1.0, 0.0000489944, 4.749456190224837e-6, 0.0000247196, 0.137226, 0.000251174, 2.4240973576630998e-31,
+        1.3379086295029856e-80, 5.31281662567248e-122],
+    10: [0.0000489944, 1.0, 0.690898, 0.142326, 0.0134828, 3.9380742948255406e-17, 1.2271320907480274e-46,
+         1.9831398445539827e-100, 1.6549287930539336e-133],
+    20: [4.749456190224837e-6, 0.690898, 1.0, 0.786929, 0.000721937, 4.513284368522981e-19,
+         2.0560842299464827e-58, 2.2951948334897817e-110, 1.2430043593276543e-146],
+    30: [0.0000247196, 0.142326, 0.786929, 1.0, 0.0012839, 7.368476097588623e-17, 3.04037573854777e-49,
+         5.39288092428949e-91, 3.1672113682285154e-123],
+    40: [0.137226, 0.0134828, 0.000721937, 0.0012839, 1.0, 2.476782445216003e-9, 9.405620742296745e-34,
+         1.2328533479970469e-77, 1.7803277971274416e-127],
+}
+KS_PAPER = pd.DataFrame(
+    [{"a": ref, "b": b, "p": p} for ref, ps in _KS_P.items() for b, p in zip(DROPOUT_LEVELS, ps, strict=True)]
+)
+KS_PAPER["result"] = np.where(KS_PAPER["p"] < 0.05, "Reject", "Do not reject")
+
+# Table 11: straight-line fits of the number of LCs against test accuracy (a fraction) over training
+# (experiment 10; Figs. 4b and 12). The first gradient is printed "-257^^" in the extracted text; the row's
+# intercept and R² match the classification row (26.5, -0.08, 0.23), so we read it as 25.7 (see `note`).
+TABLE11 = pd.DataFrame(
+    {
+        "accuracy": ["pattern matching"] * 4 + ["classification"] * 4,
+        "n_hidden": [250, 500, 1000, 2000] * 2,
+        "gradient": [25.7, 68.8, 130.7, 174.6, 26.5, 68.7, 123.0, 144.0],
+        "intercept": [-0.18, -0.01, 0.82, 2.43, -0.08, -0.001, 0.42, 1.33],
+        "r2": [0.23, 0.0002, 0.26, 0.41, 0.23, 6.6e-6, 0.34, 0.50],
+        "note": ["printed '-257^^' (OCR); read as 25.7"] + [""] * 7,
+    }
+)
+
+# Table 1: the training conditions of experiment 11 (4-layer networks: n_HLN first layer, 250 second, 1-hot
+# output). "O-S" is printed as one row ("ReLU, *, *, n_x = 1000, *": tests of softmax, dropout and the three
+# stopping rules); O–S below is our reading of that row, one change at a time from M (flagged in `note`).
+_T1 = [
+    # condition, activation, softmax, dropout, n_x, stopping
+    ("A", "sigmoid", False, True, 100, "steps"),
+    ("B", "sigmoid", False, False, 100, "val_loss"),
+    ("C", "sigmoid", True, False, 100, "steps"),
+    ("D", "sigmoid", True, True, 100, "val_loss"),
+    ("E", "sigmoid", False, False, 100, "train_acc"),
+    ("F", "sigmoid", True, False, 100, "train_acc"),
+    ("G", "relu", True, False, 100, "val_loss"),
+    ("H", "relu", True, False, 100, "steps"),
+    ("I", "relu", True, False, 100, "train_acc"),
+    ("J", "relu", False, True, 100, "steps"),
+    ("K", "relu", False, False, 100, "val_loss"),
+    ("L", "relu", False, False, 100, "train_acc"),
+    ("M", "relu", False, False, 1000, "steps"),
+    ("N", "relu", False, False, 100, "steps"),
+    ("O", "relu", True, False, 1000, "steps"),
+    ("P", "relu", False, True, 1000, "steps"),
+    ("Q", "relu", False, False, 1000, "val_loss"),
+    ("R", "relu", False, False, 1000, "train_acc"),
+    ("S", "relu", True, True, 1000, "val_loss"),
+]
+TABLE1 = pd.DataFrame(_T1, columns=["condition", "activation", "softmax", "dropout", "n_x", "stopping"])
+TABLE1["note"] = np.where(TABLE1["condition"].isin(list("OPQRS")), "our reading of the printed 'O-S' row", "")
+TABLE1 = TABLE1.set_index("condition")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Statistics
+# ----------------------------------------------------------------------------------------------------
+
+
+def _check_columns(frame: pd.DataFrame, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"frame lacks the column(s) {missing}; it has {list(frame.columns)}")
+
+
+def summary_stats(frame: pd.DataFrame, by: str | list[str], value: str) -> pd.DataFrame:
+    """Per group of ``by``: ``min, max, mean, sd`` (ddof 1, as in Table 2), ``sem`` and ``n`` of ``value``."""
+    by = [by] if isinstance(by, str) else list(by)
+    _check_columns(frame, [*by, value])
+    g = frame.groupby(by, sort=True)[value]
+    out = g.agg(min="min", max="max", mean="mean", sd="std", n="count")
+    out["sem"] = out["sd"] / np.sqrt(out["n"])
+    return out[["min", "max", "mean", "sd", "sem", "n"]]
+
+
+def ks_table(frame: pd.DataFrame, by: str, value: str, refs=None, alpha: float = 0.05) -> pd.DataFrame:
+    """Two-sample Kolmogorov–Smirnov tests (scipy ``ks_2samp``, two-sided) of each group against ``refs``.
+
+    Rows ``a`` (the reference group), ``b``, ``statistic``, ``p``, ``result`` ("Reject" when p < ``alpha``:
+    the two samples are unlikely to come from one distribution), ``n_a``, ``n_b``. ``refs`` defaults to every
+    group, giving the full pairwise table.
+    """
+    _check_columns(frame, [by, value])
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1); got {alpha}")
+    groups = {k: v.to_numpy(dtype=float) for k, v in frame.groupby(by, sort=True)[value]}
+    refs = list(groups) if refs is None else list(refs)
+    unknown = [r for r in refs if r not in groups]
+    if unknown:
+        raise ValueError(f"refs {unknown} are not groups of {by!r}; the groups are {list(groups)}")
+    rows = []
+    for a in refs:
+        for b, vb in groups.items():
+            va = groups[a]
+            if len(va) == 0 or len(vb) == 0:
+                stat, p = np.nan, np.nan
+            else:
+                res = stats.ks_2samp(va, vb)
+                stat, p = float(res.statistic), float(res.pvalue)
+            rows.append({"a": a, "b": b, "statistic": stat, "p": p, "n_a": len(va), "n_b": len(vb)})
+    out = pd.DataFrame(rows)
+    out["result"] = np.where(out["p"] < alpha, "Reject", "Do not reject")
+    return out[["a", "b", "statistic", "p", "result", "n_a", "n_b"]]
+
+
+def density_curves(frame: pd.DataFrame, by: str, value: str, grid=None, n_grid: int = 200) -> pd.DataFrame:
+    """A probability density of ``value`` per group on a common grid: rows ``group, x, density``.
+
+    Gaussian kernel density (scipy ``gaussian_kde``, Scott's bandwidth). A group whose values are all equal
+    has no spread to estimate a bandwidth from; it gets a unit-width box (density 1 within ±0.5 of the value),
+    so a constant count still appears as a spike of the right area.
+    """
+    _check_columns(frame, [by, value])
+    values = frame[value].to_numpy(dtype=float)
+    if values.size == 0:
+        raise ValueError("frame is empty")
+    if grid is None:
+        lo, hi = values.min(), values.max()
+        pad = max(1.0, 0.1 * (hi - lo))
+        grid = np.linspace(lo - pad, hi + pad, n_grid)
+    grid = np.asarray(grid, dtype=float)
+    rows = []
+    for key, v in frame.groupby(by, sort=True)[value]:
+        v = v.to_numpy(dtype=float)
+        if len(v) > 1 and np.ptp(v) > 0:
+            dens = stats.gaussian_kde(v)(grid)
+        elif len(v):
+            dens = ((grid >= v.mean() - 0.5) & (grid < v.mean() + 0.5)).astype(float)
+        else:
+            dens = np.zeros_like(grid)
+        rows.append(pd.DataFrame({"group": key, "x": grid, "density": dens}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _as_rows(y) -> tuple[np.ndarray, bool]:
+    y = np.asarray(y, dtype=float)
+    if y.ndim == 1:
+        return y[None, :], True
+    if y.ndim == 2:
+        return y, False
+    raise ValueError(f"y must be 1-D (one curve) or 2-D (curves x points); got shape {y.shape}")
+
+
+def turning_point(x, y, frac: float = 0.5, window: int = 1) -> np.ndarray | float:
+    """Where a rising curve stops rising quickly (paper 000, Fig. 3b: "taking differences").
+
+    The slope between consecutive points, ``Δy/Δx`` (after a centred moving average of ``window`` points on
+    ``y``), peaks somewhere; the turning point is the first x *after* that peak whose slope has fallen to
+    ``frac`` of the peak slope or below (the slope's interval is reported by its right end, the checkpoint at
+    which the fall is seen). NaN when the slope never falls that far (still rising at the last point) or the
+    curve never rises. ``y`` may be 2-D (one curve per row); x is shared.
+    """
+    x = np.asarray(x, dtype=float)
+    rows, single = _as_rows(y)
+    if x.ndim != 1 or rows.shape[1] != x.size:
+        raise ValueError(f"x must be 1-D with one entry per column of y; got {x.shape} and {rows.shape}")
+    if x.size < 3:
+        raise ValueError(f"need at least 3 points to find a turning point; got {x.size}")
+    if not 0 < frac < 1:
+        raise ValueError(f"frac must be in (0, 1); got {frac}")
+    if window < 1:
+        raise ValueError(f"window must be >= 1; got {window}")
+    if np.any(np.diff(x) <= 0):
+        raise ValueError("x must be strictly increasing")
+    if window > 1:
+        kernel = np.ones(window) / window
+        pad = window // 2
+        padded = np.pad(rows, ((0, 0), (pad, window - 1 - pad)), mode="edge")
+        rows = np.stack([np.convolve(r, kernel, mode="valid") for r in padded])
+    slope = np.diff(rows, axis=1) / np.diff(x)[None, :]
+    peak = slope.argmax(axis=1)
+    peak_val = slope[np.arange(len(slope)), peak]
+    cols = np.arange(slope.shape[1])[None, :]
+    fallen = (cols > peak[:, None]) & (slope <= frac * peak_val[:, None])
+    has = fallen.any(axis=1) & (peak_val > 0)
+    first = fallen.argmax(axis=1)
+    out = np.where(has, x[first + 1], np.nan)
+    return float(out[0]) if single else out
+
+
+def first_reach(x, y, threshold: float, strict: bool = False) -> np.ndarray | float:
+    """The first x at which ``y`` ≥ ``threshold`` (``>`` if ``strict``); NaN if never. ``y`` may be 2-D."""
+    x = np.asarray(x, dtype=float)
+    rows, single = _as_rows(y)
+    if x.ndim != 1 or rows.shape[1] != x.size:
+        raise ValueError(f"x must be 1-D with one entry per column of y; got {x.shape} and {rows.shape}")
+    hit = rows > threshold if strict else rows >= threshold
+    out = np.where(hit.any(axis=1), x[hit.argmax(axis=1)], np.nan)
+    return float(out[0]) if single else out
+
+
+def linear_fit(x, y) -> dict:
+    """Least-squares line ``y ≈ gradient·x + intercept`` (scipy ``linregress``): gradient, intercept, r2, p.
+
+    With fewer than 3 points, or no spread in x, the fit is undefined: NaNs (and ``n``) are returned.
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same length; got {x.size} and {y.size}")
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    nan = {"gradient": np.nan, "intercept": np.nan, "r2": np.nan, "p": np.nan, "gradient_se": np.nan,
+           "n": int(x.size)}
+    if x.size < 3 or np.ptp(x) == 0:
+        return nan
+    if np.ptp(y) == 0:  # a flat line: the gradient is 0 and nothing is explained
+        return {**nan, "gradient": 0.0, "intercept": float(y[0]), "r2": 0.0, "p": 1.0, "gradient_se": 0.0}
+    res = stats.linregress(x, y)
+    return {"gradient": float(res.slope), "intercept": float(res.intercept), "r2": float(res.rvalue**2),
+            "p": float(res.pvalue), "gradient_se": float(res.stderr), "n": int(x.size)}
+
+
+def fits_by(frame: pd.DataFrame, by: str | list[str], x: str, y: str) -> pd.DataFrame:
+    """``linear_fit`` of ``y`` on ``x`` within every group of ``by`` (one row per group)."""
+    by = [by] if isinstance(by, str) else list(by)
+    _check_columns(frame, [*by, x, y])
+    rows = []
+    for key, g in frame.groupby(by, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip(by, key, strict=True)), **linear_fit(g[x], g[y])})
+    return pd.DataFrame(rows)
+
+
+def compare_groups(a, b) -> dict:
+    """Group ``b`` against a control ``a``: means, ``change`` = mean_b / mean_a − 1, Mann–Whitney U p-value.
+
+    The U test (scipy ``mannwhitneyu``, two-sided) makes no normality assumption about counts of LCs.
+    """
+    a = np.asarray(a, dtype=float).ravel()
+    b = np.asarray(b, dtype=float).ravel()
+    out = {"mean_a": float(a.mean()) if a.size else np.nan, "mean_b": float(b.mean()) if b.size else np.nan,
+           "n_a": int(a.size), "n_b": int(b.size), "p": np.nan}
+    out["change"] = out["mean_b"] / out["mean_a"] - 1 if out["mean_a"] else np.nan
+    if a.size >= 2 and b.size >= 2 and np.ptp(np.concatenate([a, b])) > 0:
+        out["p"] = float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+    return out
+
+
+def read_result(directory: str | Path, name: str) -> pd.DataFrame | None:
+    """``directory/name`` as a DataFrame (Parquet or CSV), or None if it is not there (a chapter not run)."""
+    path = Path(directory) / name
+    if not path.exists():
+        return None
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix == ".csv":
+        return pd.read_csv(path)
+    raise ValueError(f"read_result reads .parquet or .csv files; got {path.name!r}")
