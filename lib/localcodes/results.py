@@ -129,3 +129,61 @@ def provenance(**extra) -> dict:
     }
     info.update(extra)
     return info
+
+
+# --------------------------------------------------------------------------- the Parquet results store (sweeps)
+__all__ += ["ResultsStore"]
+
+
+class ResultsStore:
+    """A folder of Parquet parts: one part per finished unit of work (e.g. one trained ensemble of a sweep).
+
+    Parts are written atomically (a killed run leaves either a whole part or none), so a sweep resumes by
+    skipping the keys already present (``done_keys``) and never recomputes them. ``read()`` concatenates all
+    parts; ``provenance.json`` beside them records who/what/when (``write_provenance``).
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"ResultsStore({str(self.path)!r}, parts={len(self.parts())})"
+
+    def part_path(self, key: str) -> Path:
+        if not key or any(c in key for c in "/\\") or key.startswith("."):
+            raise ValueError(f"key must be a plain file-name stem; got {key!r}")
+        return self.path / f"part-{key}.parquet"
+
+    def parts(self) -> list[Path]:
+        return sorted(self.path.glob("part-*.parquet")) if self.path.exists() else []
+
+    def has(self, key: str) -> bool:
+        return self.part_path(key).exists()
+
+    def write_part(self, key: str, frame: pd.DataFrame) -> Path:
+        """Write one part atomically (replacing a part with the same key)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        return write_parquet(self.part_path(key), frame.reset_index(drop=True))
+
+    def read(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """All parts as one DataFrame (empty if there are none)."""
+        parts = self.parts()
+        if not parts:
+            return pd.DataFrame()
+        frames = [pd.read_parquet(p, columns=columns) for p in parts]
+        frames = [f for f in frames if not f.empty]
+        if not frames:
+            return pd.DataFrame()
+        out = pd.concat(frames, ignore_index=True)
+        return out.drop(columns=[c for c in out.columns if c.startswith("__index_level")], errors="ignore")
+
+    def done_keys(self, columns: tuple[str, ...] = ("condition", "repeat")) -> set[tuple]:
+        """The distinct values of ``columns`` over all stored rows (what a resumed sweep skips)."""
+        keys: set[tuple] = set()
+        for p in self.parts():
+            f = pd.read_parquet(p, columns=list(columns))
+            keys.update(zip(*(f[c].tolist() for c in columns), strict=True))
+        return keys
+
+    def write_provenance(self, **extra) -> Path:
+        return write_json(self.path / "provenance.json", provenance(**extra))
