@@ -33,6 +33,7 @@ __all__ = [
     "ccmas_from_stats",
     "precision_from_counts",
     "unit_table",
+    "SelectivityAccumulator",
 ]
 
 POOLINGS = ("classes", "images")
@@ -245,10 +246,7 @@ def unit_table(acts, labels, k: int = 100, pooling: str = "classes") -> pd.DataF
     stats = class_stats(a, idx, c)
     cc = ccmas_from_stats(stats, pooling)
 
-    # top-class selectivity: the class of the most active example (smallest class id among tied maxima)
-    unit_max = stats.maxs.max(0).values
-    top_idx = torch.argmax((stats.maxs == unit_max[None, :]).to(torch.int8), dim=0)
-    max_other = _others_extreme(stats.maxs, largest=True).gather(0, top_idx[None]).squeeze(0)
+    top_idx, max_other = _top_class(stats.maxs)
 
     tcs_count = torch.empty(u, dtype=torch.float64, device=a.device)
     prec_cls = torch.empty(u, dtype=torch.int64, device=a.device)
@@ -264,7 +262,19 @@ def unit_table(acts, labels, k: int = 100, pooling: str = "classes") -> pd.DataF
         tied = torch.zeros_like(greater).index_add_(0, idx, (block == kth[None, :]).to(torch.float64))
         prec_cls[sl], prec[sl] = precision_from_counts(greater, tied, k)
     tcs = tcs_count / stats.counts[top_idx]
+    return _assemble(classes, top_idx, tcs, prec_cls, prec, cc)
 
+
+def _top_class(maxs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top class index per unit (the class of the most active example; the smallest class id among tied maxima)
+    and the largest activation of every other class."""
+    unit_max = maxs.max(0).values
+    top_idx = torch.argmax((maxs == unit_max[None, :]).to(torch.int8), dim=0)
+    max_other = _others_extreme(maxs, largest=True).gather(0, top_idx[None]).squeeze(0)
+    return top_idx, max_other
+
+
+def _assemble(classes, top_idx, tcs, prec_cls, prec, cc) -> pd.DataFrame:
     def lab(i: torch.Tensor) -> np.ndarray:
         return classes[i].cpu().numpy().astype(np.int64)
 
@@ -283,3 +293,188 @@ def unit_table(acts, labels, k: int = 100, pooling: str = "classes") -> pd.DataF
     )
     table.index.name = "unit"
     return table
+
+
+# --- streaming ------------------------------------------------------------------------------------------------
+
+
+def _masked_top(values: torch.Tensor, keep: torch.Tensor, labels: torch.Tensor, rows: int
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``rows`` largest kept values of each column (sorted, padded with -inf) and their labels (-1 pads)."""
+    masked = torch.where(keep, values, -torch.inf)
+    rows = min(rows, masked.shape[0])
+    top = torch.topk(masked, rows, dim=0)
+    labs = labels.gather(0, top.indices)
+    return top.values, torch.where(torch.isfinite(top.values), labs, -1)
+
+
+class SelectivityAccumulator:
+    """Streaming version of ``unit_table`` and ``local_codes``: feed (activations, labels) in row batches.
+
+    One pass over a table too large for memory, all units at once, on ``device`` (default: CUDA when present).
+    The state is small: per-class counts, sums, minima and maxima (C x U); for precision@k the examples above
+    each unit's running k-th largest value with their labels plus per-class counts of the examples tied at it;
+    for top-class selectivity the current top class's examples that lie above every other class (its "top
+    cluster", never larger than that class). Results equal the in-memory functions: classes, counts, precision,
+    top-class selectivity and local codes exactly; CCMAS up to float64 rounding of the class sums, which are
+    added up in batch order.
+
+    >>> acc = SelectivityAccumulator(k=100)
+    >>> for a, y in batches:                       # doctest: +SKIP
+    ...     acc.update(a, y)
+    >>> table, codes = acc.unit_table(), acc.local_codes()   # doctest: +SKIP
+    """
+
+    def __init__(self, k: int = 100, pooling: str = "classes", device: torch.device | str | None = None) -> None:
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}; got {pooling!r}")
+        if int(k) != k or k < 1:
+            raise ValueError(f"k must be a positive integer; got {k}")
+        from .results import pick_device
+
+        self.k, self.pooling = int(k), pooling
+        self.device = pick_device(None if device is None else str(device))
+        self.n = 0
+        self.n_units: int | None = None
+        self.classes = torch.empty(0, dtype=torch.int64, device=self.device)
+
+    # state tensors are created on the first batch, when the number of units is known
+    def _init_state(self, u: int) -> None:
+        f64 = dict(dtype=torch.float64, device=self.device)
+        self.n_units = u
+        self.counts = torch.zeros(0, **f64)
+        self.sums = torch.zeros(0, u, **f64)
+        self.mins = torch.zeros(0, u, **f64)
+        self.maxs = torch.zeros(0, u, **f64)
+        self.tied = torch.zeros(0, u, **f64)  # per class: examples equal to the running k-th value
+        self.kth = torch.full((u,), -torch.inf, **f64)
+        self.above = torch.full((self.k, u), -torch.inf, **f64)  # examples > kth, sorted, -inf pads
+        self.above_lab = torch.full((self.k, u), -1, dtype=torch.int64, device=self.device)
+        self.run = torch.empty(0, u, **f64)  # the top class's examples above all other classes
+        self.run_cls = torch.full((u,), -1, dtype=torch.int64, device=self.device)
+
+    def _add_classes(self, labels: torch.Tensor) -> None:
+        new = torch.unique(labels)
+        new = new[~torch.isin(new, self.classes)]
+        if new.numel() == 0:
+            return
+        classes, order = torch.sort(torch.cat([self.classes, new]))
+        u, c_new = self.n_units, new.numel()
+
+        def grow(t: torch.Tensor, fill: float) -> torch.Tensor:
+            pad = torch.full((c_new, *t.shape[1:]), fill, dtype=t.dtype, device=t.device)
+            return torch.cat([t, pad])[order]
+
+        self.classes = classes
+        self.counts = grow(self.counts, 0.0)
+        self.sums = grow(self.sums.reshape(-1, u), 0.0)
+        self.mins = grow(self.mins.reshape(-1, u), torch.inf)
+        self.maxs = grow(self.maxs.reshape(-1, u), -torch.inf)
+        self.tied = grow(self.tied.reshape(-1, u), 0.0)
+
+    def update(self, acts, labels) -> SelectivityAccumulator:
+        """Add a batch: ``acts`` (b, U) numpy/torch, ``labels`` (b,) integer class ids. Returns ``self``."""
+        a = as_tensor(acts, self.device)
+        y = torch.as_tensor(np.asarray(labels) if not isinstance(labels, torch.Tensor) else labels).to(self.device)
+        if a.ndim != 2:
+            raise ValueError(f"acts must be 2-D (examples x units); got shape {tuple(a.shape)}")
+        if y.ndim != 1 or y.shape[0] != a.shape[0]:
+            raise ValueError(
+                f"labels must be 1-D with one label per row of acts: acts has {a.shape[0]} rows, "
+                f"labels has shape {tuple(y.shape)}"
+            )
+        if self.n_units is None:
+            if a.shape[1] == 0:
+                raise ValueError("acts has no units (0 columns)")
+            self._init_state(a.shape[1])
+        elif a.shape[1] != self.n_units:
+            raise ValueError(f"every batch must have the same units: first had {self.n_units}, this has {a.shape[1]}")
+        if a.shape[0] == 0:
+            return self
+        if not torch.isfinite(a).all():
+            raise ValueError("acts contains NaN or infinite values; clean the table before measuring selectivity")
+        if y.dtype.is_floating_point and not torch.equal(y, y.round()):
+            raise ValueError("labels must be integers (class ids)")
+        y = y.to(torch.int64)
+        self._add_classes(y)
+        idx = torch.searchsorted(self.classes, y)
+        c = self.classes.numel()
+        s = class_stats(a, idx, c)
+        self.n += a.shape[0]
+        self.counts += s.counts
+        self.sums += s.sums
+        torch.minimum(self.mins, s.mins, out=self.mins)
+        torch.maximum(self.maxs, s.maxs, out=self.maxs)
+        self._update_precision(a, y, idx)
+        self._update_run(a, y)
+        return self
+
+    def _update_precision(self, a: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> None:
+        k, u = self.k, self.n_units
+        # the k-th largest of everything seen: the examples above the old k-th value, up to k copies of it
+        # (the tied examples), and the batch
+        n_tied = self.tied.sum(0)
+        copies = torch.where(torch.arange(k, device=self.device)[:, None] < n_tied[None, :], self.kth[None, :],
+                             -torch.inf)
+        vals = torch.cat([self.above, a])
+        labs = torch.cat([self.above_lab, y[:, None].expand(-1, u)])
+        kth = torch.topk(torch.cat([vals, copies]), k, dim=0).values[-1]
+        # examples equal to the new k-th value: the old tied ones if it did not move, plus new equal ones
+        stays = kth == self.kth
+        eq = (vals == kth[None, :]) & (labs >= 0)
+        cls_idx = torch.searchsorted(self.classes, labs.clamp(min=0))
+        tied = torch.zeros_like(self.tied).scatter_add_(0, cls_idx, eq.to(torch.float64))
+        self.tied = tied + torch.where(stays[None, :], self.tied, 0.0)
+        self.kth = kth
+        self.above, self.above_lab = _masked_top(vals, vals > kth[None, :], labs, k)
+
+    def _update_run(self, a: torch.Tensor, y: torch.Tensor) -> None:
+        if self.classes.numel() < 2:  # every example is above "all other classes" while there are none
+            threshold = torch.full((self.n_units,), -torch.inf, dtype=torch.float64, device=self.device)
+            top_lab = self.classes[0].expand(self.n_units)
+        else:
+            top_idx, threshold = _top_class(self.maxs)
+            top_lab = self.classes[top_idx]
+        # old cluster members stay if the top class did not change and they are still above the others;
+        # a new top class cannot have earlier members above the old top class's maximum
+        old = self.run > threshold[None, :]
+        old &= (self.run_cls == top_lab)[None, :]
+        new = (y[:, None] == top_lab[None, :]) & (a > threshold[None, :])
+        n_keep = int((old.sum(0) + new.sum(0)).max())
+        vals = torch.cat([self.run, a])
+        keep = torch.cat([old, new])
+        self.run = torch.topk(torch.where(keep, vals, -torch.inf), n_keep, dim=0).values
+        self.run_cls = top_lab.clone()
+
+    def stats(self) -> ClassStats:
+        """The per-class statistics so far (class indices into ``self.classes``)."""
+        self._check_ready()
+        st = ClassStats(self.classes, self.counts, self.sums, self.mins, self.maxs)
+        return st
+
+    def _check_ready(self, k: int | None = None) -> None:
+        if self.n_units is None or self.n == 0:
+            raise ValueError("no activations were added; call update() with at least one batch first")
+        if self.classes.numel() < 2:
+            raise ValueError(f"selectivity needs at least two classes; labels contain {self.classes.numel()}")
+        if k is not None and k > self.n:
+            raise ValueError(f"k must be between 1 and the number of examples ({self.n}); got k={k}")
+
+    def unit_table(self) -> pd.DataFrame:
+        """The same table as ``unit_table(all rows, all labels, k, pooling)``."""
+        self._check_ready(self.k)
+        stats = self.stats()
+        cc = ccmas_from_stats(stats, self.pooling)
+        top_idx, _ = _top_class(self.maxs)
+        tcs = (self.run > -torch.inf).sum(0).to(torch.float64) / self.counts[top_idx]
+        cls_idx = torch.searchsorted(self.classes, self.above_lab.clamp(min=0))
+        greater = torch.zeros_like(self.tied).scatter_add_(0, cls_idx, (self.above_lab >= 0).to(torch.float64))
+        prec_cls, prec = precision_from_counts(greater, self.tied, self.k)
+        return _assemble(self.classes, top_idx, tcs, prec_cls, prec, cc)
+
+    def local_codes(self, min_gap: float = 0.0) -> pd.DataFrame:
+        """The same local codes as ``local_codes(all rows, all labels, min_gap)``."""
+        self._check_ready()
+        if min_gap < 0:
+            raise ValueError(f"min_gap must be >= 0; got {min_gap}")
+        return local_codes_from_stats(self.stats(), min_gap)
