@@ -298,16 +298,6 @@ def _assemble(classes, top_idx, tcs, prec_cls, prec, cc) -> pd.DataFrame:
 # --- streaming ------------------------------------------------------------------------------------------------
 
 
-def _masked_top(values: torch.Tensor, keep: torch.Tensor, labels: torch.Tensor, rows: int
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The ``rows`` largest kept values of each column (sorted, padded with -inf) and their labels (-1 pads)."""
-    masked = torch.where(keep, values, -torch.inf)
-    rows = min(rows, masked.shape[0])
-    top = torch.topk(masked, rows, dim=0)
-    labs = labels.gather(0, top.indices)
-    return top.values, torch.where(torch.isfinite(top.values), labs, -1)
-
-
 class SelectivityAccumulator:
     """Streaming version of ``unit_table`` and ``local_codes``: feed (activations, labels) in row batches.
 
@@ -349,7 +339,7 @@ class SelectivityAccumulator:
         self.tied = torch.zeros(0, u, **f64)  # per class: examples equal to the running k-th value
         self.kth = torch.full((u,), -torch.inf, **f64)
         self.above = torch.full((self.k, u), -torch.inf, **f64)  # examples > kth, sorted, -inf pads
-        self.above_lab = torch.full((self.k, u), -1, dtype=torch.int64, device=self.device)
+        self.above_idx = torch.full((self.k, u), -1, dtype=torch.int64, device=self.device)  # class indices
         self.run = torch.empty(0, u, **f64)  # the top class's examples above all other classes
         self.run_cls = torch.full((u,), -1, dtype=torch.int64, device=self.device)
 
@@ -371,6 +361,10 @@ class SelectivityAccumulator:
         self.mins = grow(self.mins.reshape(-1, u), torch.inf)
         self.maxs = grow(self.maxs.reshape(-1, u), -torch.inf)
         self.tied = grow(self.tied.reshape(-1, u), 0.0)
+        # class indices held in the buffers move to the classes' new places
+        new_place = torch.empty_like(order)
+        new_place[order] = torch.arange(order.numel(), device=order.device)
+        self.above_idx = torch.where(self.above_idx >= 0, new_place[self.above_idx.clamp(min=0)], -1)
 
     def update(self, acts, labels) -> SelectivityAccumulator:
         """Add a batch: ``acts`` (b, U) numpy/torch, ``labels`` (b,) integer class ids. Returns ``self``."""
@@ -391,8 +385,6 @@ class SelectivityAccumulator:
             raise ValueError(f"every batch must have the same units: first had {self.n_units}, this has {a.shape[1]}")
         if a.shape[0] == 0:
             return self
-        if not torch.isfinite(a).all():
-            raise ValueError("acts contains NaN or infinite values; clean the table before measuring selectivity")
         if y.dtype.is_floating_point and not torch.equal(y, y.round()):
             raise ValueError("labels must be integers (class ids)")
         y = y.to(torch.int64)
@@ -400,51 +392,74 @@ class SelectivityAccumulator:
         idx = torch.searchsorted(self.classes, y)
         c = self.classes.numel()
         s = class_stats(a, idx, c)
+        # NaN and infinities show in the batch's class minima/maxima (cheaper than scanning the batch again)
+        seen = s.counts > 0
+        if not (torch.isfinite(s.mins[seen]).all() and torch.isfinite(s.maxs[seen]).all()):
+            raise ValueError("acts contains NaN or infinite values; clean the table before measuring selectivity")
         self.n += a.shape[0]
         self.counts += s.counts
         self.sums += s.sums
         torch.minimum(self.mins, s.mins, out=self.mins)
         torch.maximum(self.maxs, s.maxs, out=self.maxs)
         self._update_precision(a, y, idx)
-        self._update_run(a, y)
+        self._update_run(a, idx, s.maxs)
         return self
 
     def _update_precision(self, a: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> None:
-        k, u = self.k, self.n_units
-        # the k-th largest of everything seen: the examples above the old k-th value, up to k copies of it
-        # (the tied examples), and the batch
-        n_tied = self.tied.sum(0)
-        copies = torch.where(torch.arange(k, device=self.device)[:, None] < n_tied[None, :], self.kth[None, :],
-                             -torch.inf)
-        vals = torch.cat([self.above, a])
-        labs = torch.cat([self.above_lab, y[:, None].expand(-1, u)])
-        kth = torch.topk(torch.cat([vals, copies]), k, dim=0).values[-1]
-        # examples equal to the new k-th value: the old tied ones if it did not move, plus new equal ones
+        k = self.k
+        # the batch's own top k, then merged with the examples above the old k-th value (2k rows at most)
+        bt = torch.topk(a, min(k, a.shape[0]), dim=0)
+        vals = torch.cat([self.above, bt.values])
+        cls = torch.cat([self.above_idx, idx[bt.indices]])
+        top = torch.topk(vals, k, dim=0)
+        top_cls = cls.gather(0, top.indices)
+        # the new k-th largest value: the k-th of the old "above" set and the batch, unless fewer than k of them
+        # exceed the old k-th value, which then stays (its tied examples fill the remaining places)
+        kth = torch.maximum(top.values[-1], self.kth)
         stays = kth == self.kth
-        eq = (vals == kth[None, :]) & (labs >= 0)
-        cls_idx = torch.searchsorted(self.classes, labs.clamp(min=0))
-        tied = torch.zeros_like(self.tied).scatter_add_(0, cls_idx, eq.to(torch.float64))
+        # examples tied at the new k-th value: counted among the top k, or, where the k-th place itself holds
+        # the tied value (equal values may continue past it), among all of "above" and the batch
+        eq = (top.values == kth[None, :]) & (top_cls >= 0)
+        tied = torch.zeros_like(self.tied).scatter_add_(0, top_cls.clamp(min=0), eq.to(torch.float64))
+        full = torch.nonzero(top.values[-1] == kth).squeeze(1)
+        if full.numel():
+            kf = kth[full][None, :]
+            t_full = torch.zeros(self.tied.shape[0], full.numel(), dtype=torch.float64, device=self.device)
+            t_full.index_add_(0, idx, (a[:, full] == kf).to(torch.float64))
+            ab, ab_idx = self.above[:, full], self.above_idx[:, full]
+            t_full.scatter_add_(0, ab_idx.clamp(min=0), ((ab == kf) & (ab_idx >= 0)).to(torch.float64))
+            tied[:, full] = t_full
         self.tied = tied + torch.where(stays[None, :], self.tied, 0.0)
         self.kth = kth
-        self.above, self.above_lab = _masked_top(vals, vals > kth[None, :], labs, k)
+        keep = top.values > kth[None, :]
+        self.above = torch.where(keep, top.values, -torch.inf)
+        self.above_idx = torch.where(keep, top_cls, -1)
 
-    def _update_run(self, a: torch.Tensor, y: torch.Tensor) -> None:
+    def _update_run(self, a: torch.Tensor, idx: torch.Tensor, batch_maxs: torch.Tensor) -> None:
+        u = self.n_units
         if self.classes.numel() < 2:  # every example is above "all other classes" while there are none
-            threshold = torch.full((self.n_units,), -torch.inf, dtype=torch.float64, device=self.device)
-            top_lab = self.classes[0].expand(self.n_units)
+            threshold = torch.full((u,), -torch.inf, dtype=torch.float64, device=self.device)
+            top_idx = torch.zeros(u, dtype=torch.int64, device=self.device)
         else:
             top_idx, threshold = _top_class(self.maxs)
-            top_lab = self.classes[top_idx]
+        top_lab = self.classes[top_idx]
         # old cluster members stay if the top class did not change and they are still above the others;
         # a new top class cannot have earlier members above the old top class's maximum
-        old = self.run > threshold[None, :]
-        old &= (self.run_cls == top_lab)[None, :]
-        new = (y[:, None] == top_lab[None, :]) & (a > threshold[None, :])
-        n_keep = int((old.sum(0) + new.sum(0)).max())
-        vals = torch.cat([self.run, a])
-        keep = torch.cat([old, new])
-        self.run = torch.topk(torch.where(keep, vals, -torch.inf), n_keep, dim=0).values
-        self.run_cls = top_lab.clone()
+        old = (self.run > threshold[None, :]) & (self.run_cls == top_lab)[None, :]
+        parts = [torch.where(old, self.run, -torch.inf)]
+        n_keep = old.sum(0)
+        # new members: only units whose batch maximum of the top class clears the threshold can have any
+        cols = torch.nonzero(batch_maxs.gather(0, top_idx[None]).squeeze(0) > threshold).squeeze(1)
+        if cols.numel():
+            block = a[:, cols]
+            new = (block > threshold[None, cols]) & (idx[:, None] == top_idx[None, cols])
+            n_new = new.sum(0)
+            n_keep[cols] += n_new
+            vals = torch.full((int(n_new.max()), u), -torch.inf, dtype=torch.float64, device=self.device)
+            vals[:, cols] = torch.topk(torch.where(new, block, -torch.inf), vals.shape[0], dim=0).values
+            parts.append(vals)
+        self.run = torch.topk(torch.cat(parts), int(n_keep.max()), dim=0).values
+        self.run_cls = top_lab
 
     def stats(self) -> ClassStats:
         """The per-class statistics so far (class indices into ``self.classes``)."""
@@ -467,8 +482,8 @@ class SelectivityAccumulator:
         cc = ccmas_from_stats(stats, self.pooling)
         top_idx, _ = _top_class(self.maxs)
         tcs = (self.run > -torch.inf).sum(0).to(torch.float64) / self.counts[top_idx]
-        cls_idx = torch.searchsorted(self.classes, self.above_lab.clamp(min=0))
-        greater = torch.zeros_like(self.tied).scatter_add_(0, cls_idx, (self.above_lab >= 0).to(torch.float64))
+        greater = torch.zeros_like(self.tied).scatter_add_(0, self.above_idx.clamp(min=0),
+                                                            (self.above_idx >= 0).to(torch.float64))
         prec_cls, prec = precision_from_counts(greater, self.tied, self.k)
         return _assemble(self.classes, top_idx, tcs, prec_cls, prec, cc)
 
