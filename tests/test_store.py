@@ -6,8 +6,9 @@ import torch
 from localcodes import train
 from localcodes.results import ResultsStore
 
-SMALL = dict(n_classes=4, length=40, n_per_class=10, output_length=10, hidden=[8], lr=1.0, epochs=3,
-             checkpoints=[0, 3])
+SMALL = dict(
+    n_classes=4, length=40, n_per_class=10, output_length=10, hidden=[8], lr=1.0, epochs=3, checkpoints=[0, 3]
+)
 
 
 @pytest.fixture(autouse=True)
@@ -38,14 +39,21 @@ def test_store_parts_roundtrip_and_atomic(tmp_path):
 
 
 def test_sweep_rows_and_grouping(tmp_path):
-    df = train.sweep({"dropout": [0.0, 0.5], "hidden": [[8], [6]]}, repeats=2, base=SMALL,
-                     store=tmp_path / "s", progress=False)
+    df = train.sweep(
+        {"dropout": [0.0, 0.5], "hidden": [[8], [6]]},
+        repeats=2,
+        base=SMALL,
+        store=tmp_path / "s",
+        progress=False,
+    )
     final = df[df.final]
     assert len(final) == 8 and len(df) == 16  # checkpoints 0 and 3
     assert set(final.width) == {6, 8} and set(final.repeat) == {0, 1}
     # dropout is per network: one ensemble per hidden size (2 dropouts x 2 repeats = 4 networks each)
     assert sorted(final.groupby("width").ensemble_size.first()) == [4, 4]
-    assert {"condition", "git_commit", "device", "wall_s", "lc_pairs", "train_acc", "data_seed"} <= set(df.columns)
+    assert {"condition", "git_commit", "device", "wall_s", "lc_pairs", "train_acc", "data_seed"} <= set(
+        df.columns
+    )
     # repeat r of two conditions shares the data seed (paired design)
     assert final.groupby("repeat").data_seed.nunique().eq(1).all()
 
@@ -73,8 +81,10 @@ def test_sweep_resumes_after_kill_without_recomputing(tmp_path, monkeypatch):
     assert len(calls) == 1  # only the missing ensemble ran
     assert len(df[df.final]) == 6
     kept = df[df.condition.isin(before.condition)].sort_values(["condition", "repeat", "epoch"])
-    pd.testing.assert_series_equal(kept.created.reset_index(drop=True),
-                                   before.sort_values(["condition", "repeat", "epoch"]).created.reset_index(drop=True))
+    pd.testing.assert_series_equal(
+        kept.created.reset_index(drop=True),
+        before.sort_values(["condition", "repeat", "epoch"]).created.reset_index(drop=True),
+    )
     # a third run computes nothing
     calls.clear()
     train.sweep(grid, repeats=2, base=SMALL, store=store, progress=False)
@@ -85,8 +95,12 @@ def test_sweep_same_numbers_in_process_and_on_dask(tmp_path):
     distributed = pytest.importorskip("distributed")
     grid = {"dropout": [0.0, 0.3]}
     local = train.sweep(grid, repeats=2, base=SMALL, progress=False)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         assert client.scheduler.address.startswith("tcp://127.0.0.1")
         remote = train.sweep(grid, repeats=2, base=SMALL, client=client, store=tmp_path / "d", progress=False)
     cols = ["condition", "repeat", "epoch", "train_loss", "train_acc", "lc_pairs"]
@@ -105,17 +119,36 @@ def test_sweep_refuses_bad_settings_before_running(tmp_path):
 
 
 def test_runtime_estimate_and_projection():
-    est = train.estimate_runtime({"hidden": [[8], [16]]}, repeats=3, base={**SMALL, "epochs": 100}, probe_epochs=1)
+    est = train.estimate_runtime(
+        {"hidden": [[8], [16]]}, repeats=3, base={**SMALL, "epochs": 100}, probe_epochs=1
+    )
     assert len(est) == 2 and (est.est_s > 0).all() and (est.networks == 3).all()
     small = train.project_runtime([250], epochs=100)
     big = train.project_runtime([250], epochs=1000)
     assert big["seconds"] == pytest.approx(10 * small["seconds"])
-    assert train.project_runtime([5000], networks=10)["seconds"] > train.project_runtime([100], networks=10)["seconds"]
+    assert (
+        train.project_runtime([5000], networks=10)["seconds"]
+        > train.project_runtime([100], networks=10)["seconds"]
+    )
 
 
 def test_bench_runs(capsys):
-    train.bench_main(["--networks", "2", "--input", "20", "--hidden", "8", "--output", "10", "--examples", "40",
-                      "--epochs", "2"])
+    train.bench_main(
+        [
+            "--networks",
+            "2",
+            "--input",
+            "20",
+            "--hidden",
+            "8",
+            "--output",
+            "10",
+            "--examples",
+            "40",
+            "--epochs",
+            "2",
+        ]
+    )
     out = capsys.readouterr().out
     assert "ratio" in out and "network-epochs/s" in out
     with pytest.raises(ValueError, match="epochs"):

@@ -1,4 +1,5 @@
-"""The batched ensemble: equivalence with a plain loop, independence of members, measures, stopping, resume."""
+"""The batched ensemble: equivalence with a plain loop, independence of members, measures, stopping,
+resume."""
 
 import numpy as np
 import pytest
@@ -17,8 +18,15 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def small():
-    return train.code_data(n_classes=4, length=40, n_per_class=12, n_test_per_class=20, n_val_per_class=10,
-                           output_length=10, seed=0)
+    return train.code_data(
+        n_classes=4,
+        length=40,
+        n_per_class=12,
+        n_test_per_class=20,
+        n_val_per_class=10,
+        output_length=10,
+        seed=0,
+    )
 
 
 @pytest.mark.parametrize(
@@ -47,7 +55,9 @@ def test_member_independent_of_its_ensemble_with_dropout_and_noise(small):
     cfg = train.TrainConfig(hidden=(16,), lr=0.5, epochs=3, dropout=0.3, noise_std=0.2)
     crowd = train.train(small, [cfg.with_(seed=s) for s in (5, 6, 7)])
     alone = train.train(small, cfg.with_(seed=6))
-    torch.testing.assert_close(crowd.ensemble.weights[0][1], alone.ensemble.weights[0][0], atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(
+        crowd.ensemble.weights[0][1], alone.ensemble.weights[0][0], atol=1e-6, rtol=1e-5
+    )
     # dropout and noise do change training
     clean = train.train(small, cfg.with_(seed=6, dropout=0.0, noise_std=0.0))
     assert not torch.allclose(clean.ensemble.weights[0][0], alone.ensemble.weights[0][0], atol=1e-4)
@@ -93,10 +103,12 @@ def test_count_local_codes_by_hand():
     acts = torch.tensor([[0.9, 0.5, 0.3], [0.8, 0.6, 0.5], [0.1, 0.5, 0.5], [0.2, 0.7, 0.2], [0.3, 0.1, 0.1]])
     labels = torch.tensor([0, 0, 1, 1, 2])
     C = 3
-    mins = torch.full((1, C, 3), torch.inf).scatter_reduce(1, labels[None, :, None].expand(1, 5, 3), acts[None],
-                                                          "amin")
-    maxs = torch.full((1, C, 3), -torch.inf).scatter_reduce(1, labels[None, :, None].expand(1, 5, 3), acts[None],
-                                                           "amax")
+    mins = torch.full((1, C, 3), torch.inf).scatter_reduce(
+        1, labels[None, :, None].expand(1, 5, 3), acts[None], "amin"
+    )
+    maxs = torch.full((1, C, 3), -torch.inf).scatter_reduce(
+        1, labels[None, :, None].expand(1, 5, 3), acts[None], "amax"
+    )
     counts = torch.bincount(labels, minlength=C)[None].float()
     lc = train.count_local_codes(mins, maxs, counts)
     ref = selectivity.local_codes(acts.numpy(), labels.numpy())
@@ -110,8 +122,10 @@ def test_count_local_codes_by_hand():
 
 def test_per_network_budgets_freeze_finished_networks(small):
     cfg = train.TrainConfig(hidden=(16,), lr=0.5)
-    res = train.train(small, [cfg.with_(seed=0, epochs=2), cfg.with_(seed=1, epochs=5),
-                              cfg.with_(seed=2, epochs=9, max_steps=13)])
+    res = train.train(
+        small,
+        [cfg.with_(seed=0, epochs=2), cfg.with_(seed=1, epochs=5), cfg.with_(seed=2, epochs=9, max_steps=13)],
+    )
     f = res.final.set_index("network")
     # 48 examples / batch 32 → 2 steps per epoch; the step budget of 13 runs out during epoch 7
     assert f.epoch.tolist() == [2, 5, 7] and (f.stop_reason == "budget").all()
@@ -122,7 +136,9 @@ def test_per_network_budgets_freeze_finished_networks(small):
 
 def test_stop_on_training_accuracy(small):
     cfg = train.TrainConfig(hidden=(16,), lr=2.0, epochs=200, stop="train_acc", acc_target=0.99)
-    res = train.train(small, [cfg.with_(seed=0), cfg.with_(seed=1, acc_target=1.0), cfg.with_(seed=2, epochs=1)])
+    res = train.train(
+        small, [cfg.with_(seed=0), cfg.with_(seed=1, acc_target=1.0), cfg.with_(seed=2, epochs=1)]
+    )
     f = res.final.set_index("network")
     assert f.loc[0, "stop_reason"] == "train_acc" and f.loc[0, "train_acc"] >= 0.99
     assert f.loc[0, "epochs_to_acc"] == f.loc[0, "epoch"] < 200
@@ -136,8 +152,13 @@ def test_stop_on_training_accuracy(small):
 
 def test_stop_on_validation_loss(small):
     # shuffled targets: the net memorises, so the loss on fresh codewords with their real classes soon rises
-    mem = train.Dataset(small.X, np.random.default_rng(0).permutation(small.y), small.targets,
-                        X_val=small.X_test, y_val=small.y_test)
+    mem = train.Dataset(
+        small.X,
+        np.random.default_rng(0).permutation(small.y),
+        small.targets,
+        X_val=small.X_test,
+        y_val=small.y_test,
+    )
     cfg = train.TrainConfig(hidden=(16,), lr=2.0, epochs=60, stop="val_loss", patience=3)
     res = train.train(mem, cfg, n_networks=2)
     f = res.final
@@ -191,12 +212,21 @@ def test_hidden_activations_shapes(small):
 
 
 def test_per_network_datasets(small):
-    other = train.code_data(n_classes=4, length=40, n_per_class=12, n_test_per_class=20, n_val_per_class=10,
-                            output_length=10, seed=9)
+    other = train.code_data(
+        n_classes=4,
+        length=40,
+        n_per_class=12,
+        n_test_per_class=20,
+        n_val_per_class=10,
+        output_length=10,
+        seed=9,
+    )
     cfg = train.TrainConfig(hidden=(16,), lr=0.5, epochs=3)
     both = train.train([small, other], [cfg.with_(seed=0), cfg.with_(seed=1)])
     alone = train.train(other, cfg.with_(seed=1))
-    torch.testing.assert_close(both.ensemble.weights[0][1], alone.ensemble.weights[0][0], atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(
+        both.ensemble.weights[0][1], alone.ensemble.weights[0][0], atol=1e-6, rtol=1e-5
+    )
 
 
 @pytest.mark.parametrize(

@@ -102,8 +102,9 @@ def _check_code_args(
     if not isinstance(n_per_class, (int, np.integer)) or n_per_class < 1:
         raise ValueError(f"n_per_class must be an integer >= 1; got {n_per_class!r}")
     if not 0.0 <= random_weight <= 1.0:
-        raise ValueError(f"random_weight must be in [0, 1] (share of ones in the random part)"
-                         f"; got {random_weight}")
+        raise ValueError(
+            f"random_weight must be in [0, 1] (share of ones in the random part); got {random_weight}"
+        )
     if not 0.0 <= perturb <= 1.0:
         raise ValueError(f"perturb must be in [0, 1] (chance a prototype one is turned off); got {perturb}")
     return length // n_classes

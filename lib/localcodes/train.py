@@ -1,4 +1,4 @@
-"""Batched ensembles of small MLPs for paper 000: R networks trained as one tensor program, measured as they train.
+"""Batched ensembles of small MLPs for paper 000: R networks in one tensor program, measured as they learn.
 
 The pieces, in the order a chapter uses them
 --------------------------------------------
@@ -6,11 +6,12 @@ The pieces, in the order a chapter uses them
   optional test and validation sets). Make one from a prototype code with :func:`code_data` (experiments 1–11,
   13) or from any float matrix with :func:`array_data` (MNIST-format digits with hot-pixel invariants,
   experiment 12: ``array_data(digits.flat(), digits.labels, output="onehot")``).
-* **Settings** — :class:`TrainConfig`: hidden sizes (any number of hidden layers), sigmoid/ReLU, softmax or not,
-  BCE or cross-entropy, dropout after every hidden layer, activation noise, SGD or Adam, batch size, the
-  U(-0.05, 0.05) init, the stopping rule (``"budget"`` of epochs and/or steps, ``"val_loss"``, ``"train_acc"``)
-  and the ``checkpoints`` (epochs) at which the networks are measured. ``PAPER_DEFAULTS`` are the authors'
-  settings; ``BOOK_DEFAULTS`` the fast settings for the book scale (read its comment before using it).
+* **Settings** — :class:`TrainConfig`: hidden sizes (any number of hidden layers), sigmoid/ReLU, softmax or
+  not, BCE or cross-entropy, dropout after every hidden layer, activation noise, SGD or Adam, batch size, the
+  U(-0.05, 0.05) init, the stopping rule (``"budget"`` of epochs and/or steps, ``"val_loss"``,
+  ``"train_acc"``) and the ``checkpoints`` (epochs) at which the networks are measured. ``PAPER_DEFAULTS`` are
+  the authors' settings; ``BOOK_DEFAULTS`` the fast settings for the book scale (read its comment before using
+  it).
 * **Training** — :func:`train` trains R networks at once (one :class:`TrainConfig` each, or one for all) and
   returns a :class:`TrainResult`: the trained :class:`Ensemble` and ``history``, a DataFrame with one row per
   network per checkpoint (accuracies, losses, local-code counts, epochs to 99 %).
@@ -20,16 +21,17 @@ The pieces, in the order a chapter uses them
 * **Sweeps** — :func:`sweep` runs a grid of conditions × repeats (batching whatever can share one ensemble),
   in-process or on a ``dask.distributed`` scheduler, writing one Parquet part per finished ensemble to a
   :class:`localcodes.results.ResultsStore`; a killed sweep resumes and recomputes nothing already stored.
-  :func:`estimate_runtime` times a short probe of each ensemble and extrapolates; :func:`project_runtime` is the
-  analytic projection for a device we cannot measure (e.g. a GPU from a CPU-only machine).
+  :func:`estimate_runtime` times a short probe of each ensemble and extrapolates; :func:`project_runtime` is
+  the analytic projection for a device we cannot measure (e.g. a GPU from a CPU-only machine).
 
-Measures (SPEC.md): **classification accuracy** = every output bit within 0.5 of its target; **pattern-matching
-accuracy** = every bit within 0.1. **Local codes** are counted per network on the training set, on the examples
-that network classifies correctly (``lc_examples="correct"``, the paper's definition; ``"all"`` uses every
-example), per hidden layer: ``lc_pairs`` (unit, class) pairs, split into ``lc_on``/``lc_off``, ``lc_units`` (units
-with at least one local code, ``lc_units_on``/``lc_units_off``), ``lc_classes`` (classes with at least one). Per
-layer columns carry the suffix ``_h1``, ``_h2``…; the unsuffixed columns sum over hidden layers. The counts equal
-``selectivity.local_codes`` on the same table (tested).
+Measures (SPEC.md): **classification accuracy** = every output bit within 0.5 of its target;
+**pattern-matching accuracy** = every bit within 0.1. **Local codes** are counted per network on the training
+set, on the examples that network classifies correctly (``lc_examples="correct"``, the paper's definition;
+``"all"`` uses every example), per hidden layer: ``lc_pairs`` (unit, class) pairs, split into
+``lc_on``/``lc_off``, ``lc_units`` (units with at least one local code, ``lc_units_on``/``lc_units_off``),
+``lc_classes`` (classes with at least one). Per layer columns carry the suffix ``_h1``, ``_h2``…; the
+unsuffixed columns sum over hidden layers. The counts equal ``selectivity.local_codes`` on the same table
+(tested).
 
 Randomness: each network owns four ``torch.Generator`` streams derived from its ``seed`` (init, data order,
 dropout, noise), so a network's numbers do not depend on which other networks share its ensemble; without
@@ -99,8 +101,8 @@ LC_EXAMPLES = ("correct", "all")
 
 #: The authors' Keras settings (SPEC.md "Original code facts"): sigmoid hidden and output units, BCE, SGD with
 #: lr 0.01, batch 32 (shuffled every epoch), weights U(-0.05, 0.05), 45,000 epochs. On a 2-core CPU one
-#: 500-unit network takes about half a minute per 1,000 epochs, i.e. ~20 minutes for one network — paper scale is
-#: for a GPU (see ``project_runtime``).
+#: 500-unit network takes about half a minute per 1,000 epochs, i.e. ~20 minutes for one network — paper scale
+#: is for a GPU (see ``project_runtime``).
 PAPER_DEFAULTS: dict = dict(optimizer="sgd", lr=0.01, batch_size=32, epochs=45_000)
 
 #: Book-scale training: **plain SGD at lr 2.0 (200 x the paper's) for 225 epochs**, batch 32; everything else
@@ -119,8 +121,18 @@ BOOK_EPOCH_SCALE = 200
 
 # fields of TrainConfig that may differ between the networks of one ensemble (vectorised per network)
 PER_NETWORK = (
-    "dropout", "noise_std", "noise_mean", "lr", "momentum", "init_range", "epochs", "max_steps", "patience",
-    "min_delta", "acc_target", "seed",
+    "dropout",
+    "noise_std",
+    "noise_mean",
+    "lr",
+    "momentum",
+    "init_range",
+    "epochs",
+    "max_steps",
+    "patience",
+    "min_delta",
+    "acc_target",
+    "seed",
 )
 
 
@@ -129,11 +141,11 @@ PER_NETWORK = (
 class Dataset:
     """Training data for a classification MLP.
 
-    ``X`` (N, D) float inputs; ``y`` (N,) int classes 0..C-1 (the targets' class); ``targets`` (C, O) float, the
-    target vector of each class (distributed or 1-hot); optional ``X_test``/``y_test`` and ``X_val``/``y_val``
-    (validation loss for early stopping). ``lc_labels`` (N,) are the classes local codes are measured against
-    (default ``y``; for shuffled targets, pass the prototype classes to ask the other question). ``info``
-    describes where the data came from (stored with results).
+    ``X`` (N, D) float inputs; ``y`` (N,) int classes 0..C-1 (the targets' class); ``targets`` (C, O) float,
+    the target vector of each class (distributed or 1-hot); optional ``X_test``/``y_test`` and
+    ``X_val``/``y_val`` (validation loss for early stopping). ``lc_labels`` (N,) are the classes local codes
+    are measured against (default ``y``; for shuffled targets, pass the prototype classes to ask the other
+    question). ``info`` describes where the data came from (stored with results).
     """
 
     X: np.ndarray
@@ -153,10 +165,14 @@ class Dataset:
         if self.X.ndim != 2:
             raise ValueError(f"X must be 2-D (examples x features); got shape {self.X.shape}")
         if self.y.shape != (self.X.shape[0],):
-            raise ValueError(f"y must have one class per row of X ({self.X.shape[0]}); got shape {self.y.shape}")
+            raise ValueError(
+                f"y must have one class per row of X ({self.X.shape[0]}); got shape {self.y.shape}"
+            )
         if self.targets.ndim != 2 or self.y.min() < 0 or self.y.max() >= self.targets.shape[0]:
-            raise ValueError(f"targets must be (n_classes, outputs) with a row for every class in y; "
-                             f"got shape {self.targets.shape} and classes {self.y.min()}..{self.y.max()}")
+            raise ValueError(
+                f"targets must be (n_classes, outputs) with a row for every class in y; "
+                f"got shape {self.targets.shape} and classes {self.y.min()}..{self.y.max()}"
+            )
         for name in ("test", "val"):
             xs, ys = getattr(self, f"X_{name}"), getattr(self, f"y_{name}")
             if (xs is None) != (ys is None):
@@ -181,11 +197,20 @@ class Dataset:
         """True when both hold the same arrays (so an ensemble can share one copy)."""
         if self is other:
             return True
-        pairs = [(self.X, other.X), (self.y, other.y), (self.targets, other.targets),
-                 (self.X_test, other.X_test), (self.y_test, other.y_test), (self.X_val, other.X_val),
-                 (self.y_val, other.y_val), (self.lc_labels, other.lc_labels)]
+        pairs = [
+            (self.X, other.X),
+            (self.y, other.y),
+            (self.targets, other.targets),
+            (self.X_test, other.X_test),
+            (self.y_test, other.y_test),
+            (self.X_val, other.X_val),
+            (self.y_val, other.y_val),
+            (self.lc_labels, other.lc_labels),
+        ]
         for a, b in pairs:
-            if (a is None) != (b is None) or (a is not None and (a.shape != b.shape or not np.array_equal(a, b))):
+            if (a is None) != (b is None) or (
+                a is not None and (a.shape != b.shape or not np.array_equal(a, b))
+            ):
                 return False
         return True
 
@@ -209,8 +234,8 @@ def code_data(
     ``output``: ``"distributed"`` (``output_length`` bits, half of them on, one code per class; paper 000's
     3-layer nets) or ``"onehot"``. ``n_test_per_class`` / ``n_val_per_class``: fresh codewords from the same
     prototypes (test sets "at least 10 times larger than the training sets"). ``shuffle_targets``: experiment
-    13, targets assigned at random (local codes are still measured against the targets, ``lc_labels`` = ``y``).
-    All parts are derived from ``seed`` (train, test and validation codewords are different draws).
+    13, targets assigned at random (local codes are still measured against the targets, ``lc_labels`` =
+    ``y``). All parts are derived from ``seed`` (train, test and validation codewords are different draws).
     """
     code = codes.prototype_code(n_classes, length, n_per_class, random_weight, perturb, shared_random, seed)
     if shuffle_targets:
@@ -218,24 +243,41 @@ def code_data(
     targets = codes.output_code(n_classes, output, output_length, seed=seed)
     test = code.test_set(n_test_per_class, seed=_derive(seed, 1)) if n_test_per_class else None
     val = code.test_set(n_val_per_class, seed=_derive(seed, 2)) if n_val_per_class else None
-    info = dict(code.params, shuffle_targets=shuffle_targets, output=output, output_length=output_length,
-                data="prototype code")
+    info = dict(
+        code.params,
+        shuffle_targets=shuffle_targets,
+        output=output,
+        output_length=output_length,
+        data="prototype code",
+    )
     return Dataset(
-        code.X, code.y, targets,
-        None if test is None else test.X, None if test is None else test.y,
-        None if val is None else val.X, None if val is None else val.y,
+        code.X,
+        code.y,
+        targets,
+        None if test is None else test.X,
+        None if test is None else test.y,
+        None if val is None else val.X,
+        None if val is None else val.y,
         info=info,
     )
 
 
 def array_data(
-    X, y, output: str | np.ndarray = "onehot", X_test=None, y_test=None, X_val=None, y_val=None,
-    output_length: int = 50, seed: int = 0, info: dict | None = None,
+    X,
+    y,
+    output: str | np.ndarray = "onehot",
+    X_test=None,
+    y_test=None,
+    X_val=None,
+    y_val=None,
+    output_length: int = 50,
+    seed: int = 0,
+    info: dict | None = None,
 ) -> Dataset:
     """A :class:`Dataset` from float inputs of any width (e.g. flattened MNIST with hot-pixel invariants).
 
-    ``output``: ``"onehot"``, ``"distributed"`` (``codes.output_code`` with ``output_length`` bits) or an explicit
-    (C, O) array of target vectors.
+    ``output``: ``"onehot"``, ``"distributed"`` (``codes.output_code`` with ``output_length`` bits) or an
+    explicit (C, O) array of target vectors.
     """
     y = np.asarray(y, dtype=np.int64)
     n_classes = int(y.max()) + 1
@@ -243,8 +285,16 @@ def array_data(
         targets = codes.output_code(n_classes, output, output_length, seed=seed)
     else:
         targets = np.asarray(output, dtype=np.float32)
-    return Dataset(np.asarray(X, dtype=np.float32).reshape(len(y), -1), y, targets, X_test, y_test, X_val, y_val,
-                   info=dict(info or {}))
+    return Dataset(
+        np.asarray(X, dtype=np.float32).reshape(len(y), -1),
+        y,
+        targets,
+        X_test,
+        y_test,
+        X_val,
+        y_val,
+        info=dict(info or {}),
+    )
 
 
 def _derive(seed: int, stream: int) -> int:
@@ -262,17 +312,18 @@ class TrainConfig:
     ``activation`` of the hidden layers (``"sigmoid"``/``"relu"``), ``softmax`` on the output (else sigmoid
     outputs), ``loss`` (``"bce"``, ``"ce"`` = categorical cross-entropy, ``"auto"`` = ce with softmax else
     bce). Regularisation: ``dropout`` rate after every hidden layer; activation noise, Gaussian with mean
-    ``noise_mean`` (0.5 in the original code) and std ``noise_std`` added to every hidden activation in training
-    (``noise_std=0`` means no noise). Optimiser: ``"sgd"`` (with ``momentum``) or ``"adam"`` at ``lr``,
-    ``batch_size``; weights U(-``init_range``, ``init_range``) (``init="uniform"``) or Glorot-uniform; biases 0.
+    ``noise_mean`` (0.5 in the original code) and std ``noise_std`` added to every hidden activation in
+    training (``noise_std=0`` means no noise). Optimiser: ``"sgd"`` (with ``momentum``) or ``"adam"`` at
+    ``lr``, ``batch_size``; weights U(-``init_range``, ``init_range``) (``init="uniform"``) or Glorot-uniform;
+    biases 0.
 
     Stopping, per network, while the others keep training: every network stops after ``epochs`` epochs or
-    ``max_steps`` optimiser steps (whichever first); ``stop="val_loss"`` also stops when the validation loss has
-    not improved by ``min_delta`` for ``max(patience, 1)`` epochs (Keras 2.2's EarlyStopping; needs a validation
-    set); ``stop="train_acc"`` stops once the training-set classification accuracy (measured after the epoch,
-    without dropout or noise) reaches ``acc_target``. ``epochs_to_acc`` (first epoch with training accuracy ≥
-    ``acc_target``) is recorded when accuracy is checked: every ``acc_every`` epochs (default: every epoch for
-    ``stop="train_acc"``, else only at checkpoints).
+    ``max_steps`` optimiser steps (whichever first); ``stop="val_loss"`` also stops when the validation loss
+    has not improved by ``min_delta`` for ``max(patience, 1)`` epochs (Keras 2.2's EarlyStopping; needs a
+    validation set); ``stop="train_acc"`` stops once the training-set classification accuracy (measured after
+    the epoch, without dropout or noise) reaches ``acc_target``. ``epochs_to_acc`` (first epoch with training
+    accuracy ≥ ``acc_target``) is recorded when accuracy is checked: every ``acc_every`` epochs (default:
+    every epoch for ``stop="train_acc"``, else only at checkpoints).
 
     Measures: at the epochs in ``checkpoints`` (0 = before training) and when a network stops.
     ``lc_examples``: local codes on the correctly classified training examples (``"correct"``) or on all.
@@ -306,8 +357,14 @@ class TrainConfig:
         hidden = (self.hidden,) if isinstance(self.hidden, (int, np.integer)) else tuple(self.hidden)
         object.__setattr__(self, "hidden", tuple(int(h) for h in hidden))
         object.__setattr__(self, "checkpoints", tuple(sorted({int(c) for c in self.checkpoints})))
-        choices = dict(activation=ACTIVATIONS, loss=LOSSES, optimizer=OPTIMIZERS, stop=STOPS, init=INITS,
-                       lc_examples=LC_EXAMPLES)
+        choices = dict(
+            activation=ACTIVATIONS,
+            loss=LOSSES,
+            optimizer=OPTIMIZERS,
+            stop=STOPS,
+            init=INITS,
+            lc_examples=LC_EXAMPLES,
+        )
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}; got {getattr(self, name)!r}")
@@ -338,7 +395,9 @@ class TrainConfig:
         if self.checkpoints and self.checkpoints[0] < 0:
             raise ValueError(f"checkpoints must be epochs >= 0; got {self.checkpoints}")
         if self.loss == "ce" and not self.softmax:
-            raise ValueError("loss='ce' (categorical cross-entropy) needs softmax=True; use loss='bce' otherwise")
+            raise ValueError(
+                "loss='ce' (categorical cross-entropy) needs softmax=True; use loss='bce' otherwise"
+            )
 
     @property
     def loss_fn(self) -> str:
@@ -371,7 +430,7 @@ TRAIN_KEYS = tuple(f.name for f in fields(TrainConfig))
 
 
 def log_checkpoints(epochs: int, n: int = 20, first: int = 0) -> tuple[int, ...]:
-    """About ``n`` checkpoint epochs spaced logarithmically from ``first`` (0 = before training) to ``epochs``."""
+    """About ``n`` checkpoint epochs, log-spaced from ``first`` (0 = before training) to ``epochs``."""
     if epochs < 1:
         return (0,) if first == 0 else ()
     pts = np.unique(np.round(np.logspace(0, np.log10(epochs), max(n, 2))).astype(int))
@@ -409,8 +468,9 @@ class Ensemble:
         """Network(s) ``r`` as an ensemble of their own (views, no copy)."""
         idx = [r] if isinstance(r, (int, np.integer)) else list(r)
         sel = torch.as_tensor(idx, device=self.device)
-        return Ensemble([w[sel] for w in self.weights], [b[sel] for b in self.biases], self.activation,
-                        self.softmax)
+        return Ensemble(
+            [w[sel] for w in self.weights], [b[sel] for b in self.biases], self.activation, self.softmax
+        )
 
     def _inputs(self, X) -> torch.Tensor:
         x = torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X)
@@ -418,8 +478,10 @@ class Ensemble:
         if x.ndim == 2:
             x = x.unsqueeze(0).expand(self.n_networks, -1, -1)
         if x.ndim != 3 or x.shape[0] != self.n_networks or x.shape[2] != self.sizes[0]:
-            raise ValueError(f"X must be (N, {self.sizes[0]}) or ({self.n_networks}, N, {self.sizes[0]}); "
-                             f"got {tuple(x.shape)}")
+            raise ValueError(
+                f"X must be (N, {self.sizes[0]}) or ({self.n_networks}, N, {self.sizes[0]}); "
+                f"got {tuple(x.shape)}"
+            )
         return x
 
     @torch.no_grad()
@@ -445,14 +507,22 @@ class Ensemble:
         return _out(torch.baddbmm(self.biases[-1], h, self.weights[-1]), self.softmax)
 
     def state_dict(self) -> dict:
-        return {"weights": [w.cpu() for w in self.weights], "biases": [b.cpu() for b in self.biases],
-                "activation": self.activation, "softmax": self.softmax}
+        return {
+            "weights": [w.cpu() for w in self.weights],
+            "biases": [b.cpu() for b in self.biases],
+            "activation": self.activation,
+            "softmax": self.softmax,
+        }
 
     @classmethod
     def from_state(cls, state: dict, device=None) -> Ensemble:
         dev = pick_device(None if device is None else str(device))
-        return cls([w.to(dev) for w in state["weights"]], [b.to(dev) for b in state["biases"]],
-                   state["activation"], state["softmax"])
+        return cls(
+            [w.to(dev) for w in state["weights"]],
+            [b.to(dev) for b in state["biases"]],
+            state["activation"],
+            state["softmax"],
+        )
 
 
 def _act(z: torch.Tensor, activation: str) -> torch.Tensor:
@@ -464,7 +534,9 @@ def _out(z: torch.Tensor, softmax: bool) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------------------------------ measures
-def count_local_codes(mins: torch.Tensor, maxs: torch.Tensor, counts: torch.Tensor) -> dict[str, torch.Tensor]:
+def count_local_codes(
+    mins: torch.Tensor, maxs: torch.Tensor, counts: torch.Tensor
+) -> dict[str, torch.Tensor]:
     """Local-code counts of every network from per-class minima/maxima (R, C, U) and class counts (R, C).
 
     A (unit, class) pair is an on-code when the class's minimum is above every other class's maximum, an
@@ -497,7 +569,7 @@ def count_local_codes(mins: torch.Tensor, maxs: torch.Tensor, counts: torch.Tens
 
 
 def _loss_per_example(p: torch.Tensor, t: torch.Tensor, loss: str) -> torch.Tensor:
-    """Loss of every example (R, n): BCE averaged over outputs, or categorical cross-entropy (Keras' clipping)."""
+    """Loss of every example (R, n): BCE averaged over outputs, or categorical cross-entropy (Keras' clip)."""
     p = p.clamp(1e-7, 1 - 1e-7)
     if loss == "bce":
         return -(t * p.log() + (1 - t) * (1 - p).log()).mean(-1)
@@ -534,7 +606,9 @@ class _Data:
     def __init__(self, data: Dataset | Sequence[Dataset], n_networks: int, device: torch.device):
         datasets = [data] if isinstance(data, Dataset) else list(data)
         if len(datasets) not in (1, n_networks):
-            raise ValueError(f"data must be one Dataset or one per network ({n_networks}); got {len(datasets)}")
+            raise ValueError(
+                f"data must be one Dataset or one per network ({n_networks}); got {len(datasets)}"
+            )
         if len(datasets) > 1 and all(d.same_as(datasets[0]) for d in datasets[1:]):
             datasets = datasets[:1]
         first = datasets[0]
@@ -557,17 +631,20 @@ class _Data:
         self.y = put([d.y for d in datasets], torch.int64)
         self.targets = put([d.targets for d in datasets], torch.float32)  # (C, O) or (R, C, O)
         self.lc = put([d.y if d.lc_labels is None else d.lc_labels for d in datasets], torch.int64)
-        self.n_lc_classes = int(max(int(d.lc_labels.max()) + 1 if d.lc_labels is not None else d.n_classes
-                                    for d in datasets))
+        self.n_lc_classes = int(
+            max(int(d.lc_labels.max()) + 1 if d.lc_labels is not None else d.n_classes for d in datasets)
+        )
         self.sets = {}
         for name in ("test", "val"):
             if getattr(first, f"X_{name}") is not None:
-                self.sets[name] = (put([getattr(d, f"X_{name}") for d in datasets], torch.float32),
-                                   put([getattr(d, f"y_{name}") for d in datasets], torch.int64))
+                self.sets[name] = (
+                    put([getattr(d, f"X_{name}") for d in datasets], torch.float32),
+                    put([getattr(d, f"y_{name}") for d in datasets], torch.int64),
+                )
         self.info = first.info
 
     def batch(self, X: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        """Rows ``idx`` (R, b) of X — (N, ...) shared or (R, N, ...) per network — for every network → (R, b, ...)."""
+        """Rows ``idx`` (R, b) of X ((N, ...) shared, or (R, N, ...)) for each network: (R, b, ...)."""
         R, b = idx.shape
         if self.shared:
             return X.index_select(0, idx.reshape(-1)).view(R, b, *X.shape[1:])
@@ -628,8 +705,10 @@ def _check_configs(configs: list[TrainConfig]) -> None:
     for i, c in enumerate(configs[1:], 1):
         diff = {k for k, v in c.structure().items() if first[k] != v}
         if diff:
-            raise ValueError(f"the networks of one ensemble must share {sorted(first)}; network {i} differs in "
-                             f"{sorted(diff)} (train them in separate calls, or use sweep())")
+            raise ValueError(
+                f"the networks of one ensemble must share {sorted(first)}; network {i} differs in "
+                f"{sorted(diff)} (train them in separate calls, or use sweep())"
+            )
 
 
 class _Trainer:
@@ -643,7 +722,9 @@ class _Trainer:
         self.data = _Data(data, self.R, device)
         d = self.data
         if self.cfg.stop == "val_loss" and "val" not in d.sets:
-            raise ValueError("stop='val_loss' needs a validation set (Dataset X_val/y_val, or n_val_per_class)")
+            raise ValueError(
+                "stop='val_loss' needs a validation set (Dataset X_val/y_val, or n_val_per_class)"
+            )
         self.sizes = [d.D, *self.cfg.hidden, d.targets.shape[-1]]
         if self.cfg.softmax and self.cfg.loss_fn == "bce" and self.sizes[-1] < 2:
             raise ValueError("softmax needs at least two outputs")
@@ -662,8 +743,9 @@ class _Trainer:
         self.noise_mean = _per_network(configs, "noise_mean", device, f32) * (self.noise_std > 0)
         self.max_epochs = np.array([c.epochs for c in configs])
         big = np.iinfo(np.int64).max
-        self.max_steps = torch.tensor([big if c.max_steps is None else c.max_steps for c in configs],
-                                      device=device)
+        self.max_steps = torch.tensor(
+            [big if c.max_steps is None else c.max_steps for c in configs], device=device
+        )
         self.use_dropout = bool((self.p_drop > 0).any())
         self.use_momentum = bool((self.momentum > 0).any())
         self.use_noise = bool((self.noise_std > 0).any())
@@ -691,12 +773,14 @@ class _Trainer:
                 keep = self.p_drop[:, None, None]
                 masks.append((u >= keep).to(torch.float32) / (1 - keep))
             if self.use_noise:
-                e = torch.stack([torch.randn((n_rows, h), generator=g[3], device=self.dev) for g in self.gens])
+                e = torch.stack(
+                    [torch.randn((n_rows, h), generator=g[3], device=self.dev) for g in self.gens]
+                )
                 noises.append(self.noise_mean.view(R, 1, 1) + self.noise_std.view(R, 1, 1) * e)
         return masks, noises
 
     def _step(self, idx: torch.Tensor, masks, noises, act: torch.Tensor) -> None:
-        """One SGD/Adam step of every network on its batch ``idx`` (R, b); ``act`` (R,) 1 = update, 0 = frozen."""
+        """One SGD/Adam step of each network on its batch ``idx`` (R, b); ``act`` (R,): 1 update, 0 frozen."""
         d, cfg, ens = self.data, self.cfg, self.ens
         n_h = len(cfg.hidden)
         b = idx.shape[1]
@@ -728,7 +812,7 @@ class _Trainer:
             pc = p.clamp(1e-7, 1 - 1e-7)
             g = (pc - t) / (pc * (1 - pc)) / (b * n_out)
             dz = p * (g - (g * p).sum(-1, keepdim=True))
-        # plain SGD: fold each network's lr (0 when frozen) into dz and let baddbmm_ apply the update in place,
+        # plain SGD: fold each network's lr (0 when frozen) into dz; baddbmm_ then updates W in place,
         # so the weight gradients are never materialised (the largest memory traffic of a step)
         fused = cfg.optimizer == "sgd" and not self.use_momentum
         scale = (self.lr * act).view(self.R, 1, 1) if fused else None
@@ -768,8 +852,8 @@ class _Trainer:
         b1, b2, eps = 0.9, 0.999, 1e-8  # torch.optim.Adam defaults
         self.adam_t += act
         t = self.adam_t.clamp(min=1).view(R, 1, 1)
-        bc1 = 1 - b1 ** t
-        bc2 = 1 - b2 ** t
+        bc1 = 1 - b1**t
+        bc2 = 1 - b2**t
         for p, g, m, v in zip(self.params, grads, self.opt_state, self.opt_state2, strict=True):
             m.mul_(1 - (1 - b1) * a).add_(g * ((1 - b1) * a))
             v.mul_(1 - (1 - b2) * a).add_(g * g * ((1 - b2) * a))
@@ -815,8 +899,13 @@ class _Trainer:
         ok_pm = torch.zeros(r, device=self.dev)
         C = d.n_lc_classes
         if local_codes:
-            stats = [(torch.full((r, C, h), torch.inf, device=self.dev),
-                      torch.full((r, C, h), -torch.inf, device=self.dev)) for h in cfg.hidden]
+            stats = [
+                (
+                    torch.full((r, C, h), torch.inf, device=self.dev),
+                    torch.full((r, C, h), -torch.inf, device=self.dev),
+                )
+                for h in cfg.hidden
+            ]
             counts = torch.zeros(r, C, device=self.dev)
         rows = max(1, 2**24 // max(1, r * max(self.sizes)))
         for start in range(0, n, rows):
@@ -841,20 +930,32 @@ class _Trainer:
                     u = use[:, :, None]
                     mn.scatter_reduce_(1, index, torch.where(u, a, torch.inf), reduce="amin")
                     mx.scatter_reduce_(1, index, torch.where(u, a, -torch.inf), reduce="amax")
-        out = {f"{which}_loss": (loss / n).cpu().numpy(), f"{which}_acc": (ok_cls / n).cpu().numpy(),
-               f"{which}_pm": (ok_pm / n).cpu().numpy()}
+        out = {
+            f"{which}_loss": (loss / n).cpu().numpy(),
+            f"{which}_acc": (ok_cls / n).cpu().numpy(),
+            f"{which}_pm": (ok_pm / n).cpu().numpy(),
+        }
         if local_codes:
             out["n_correct"] = counts.sum(1).cpu().numpy().astype(np.int64)
             total = None
             for i, (mn, mx) in enumerate(stats, 1):
                 lc = count_local_codes(mn, mx, counts)
-                part = {k: lc[k].cpu().numpy().astype(np.int64) for k in
-                        ("pairs", "pairs_on", "pairs_off", "units", "units_on", "units_off", "classes")}
+                part = {
+                    k: lc[k].cpu().numpy().astype(np.int64)
+                    for k in ("pairs", "pairs_on", "pairs_off", "units", "units_on", "units_off", "classes")
+                }
                 for k, v in part.items():
                     out[f"lc_{k}_h{i}"] = v
                 total = part if total is None else {k: total[k] + v for k, v in part.items()}
-            key = {"pairs": "lc_pairs", "pairs_on": "lc_on", "pairs_off": "lc_off", "units": "lc_units",
-                   "units_on": "lc_units_on", "units_off": "lc_units_off", "classes": "lc_classes"}
+            key = {
+                "pairs": "lc_pairs",
+                "pairs_on": "lc_on",
+                "pairs_off": "lc_off",
+                "units": "lc_units",
+                "units_on": "lc_units_on",
+                "units_off": "lc_units_off",
+                "classes": "lc_classes",
+            }
             for k, v in total.items():
                 out[key[k]] = v
         return out
@@ -869,9 +970,15 @@ class _Trainer:
             acc = m["train_acc"][i]
             if np.isnan(self.epochs_to_acc[r]) and acc >= self.configs[r].acc_target:
                 self.epochs_to_acc[r] = self.epoch
-            row = {"network": int(r), "seed": self.configs[r].seed, "epoch": self.epoch,
-                   "step": int(self.steps_done[r]), "final": bool(final[i]),
-                   "stop_reason": self.reason[r] if final[i] else "", "wall_s": self.wall}
+            row = {
+                "network": int(r),
+                "seed": self.configs[r].seed,
+                "epoch": self.epoch,
+                "step": int(self.steps_done[r]),
+                "final": bool(final[i]),
+                "stop_reason": self.reason[r] if final[i] else "",
+                "wall_s": self.wall,
+            }
             row.update({k: v[i].item() for k, v in m.items()})
             row["epochs_to_acc"] = self.epochs_to_acc[r]
             self.rows.append(row)
@@ -907,12 +1014,27 @@ class _Trainer:
 
     # -- state (resume a long run) -------------------------------------------------------------------------
     def state(self) -> dict:
-        keys = ("step", "steps_done", "epoch", "best_val", "wait", "epochs_to_acc", "reason", "active", "rows",
-                "wall")
-        return {"params": [p.cpu() for p in self.params], "opt": [s.cpu() for s in self.opt_state],
-                "opt2": [s.cpu() for s in self.opt_state2], "adam_t": self.adam_t.cpu(),
-                "gens": [[g.get_state() for g in gs] for gs in self.gens],
-                "configs": [asdict(c) for c in self.configs], **{k: getattr(self, k) for k in keys}}
+        keys = (
+            "step",
+            "steps_done",
+            "epoch",
+            "best_val",
+            "wait",
+            "epochs_to_acc",
+            "reason",
+            "active",
+            "rows",
+            "wall",
+        )
+        return {
+            "params": [p.cpu() for p in self.params],
+            "opt": [s.cpu() for s in self.opt_state],
+            "opt2": [s.cpu() for s in self.opt_state2],
+            "adam_t": self.adam_t.cpu(),
+            "gens": [[g.get_state() for g in gs] for gs in self.gens],
+            "configs": [asdict(c) for c in self.configs],
+            **{k: getattr(self, k) for k in keys},
+        }
 
     def load(self, state: dict) -> None:
         if state["configs"] != [asdict(c) for c in self.configs]:
@@ -925,8 +1047,18 @@ class _Trainer:
         for gs, ss in zip(self.gens, state["gens"], strict=True):
             for g, s in zip(gs, ss, strict=True):
                 g.set_state(s)
-        for k in ("step", "steps_done", "epoch", "best_val", "wait", "epochs_to_acc", "reason", "active", "rows",
-                  "wall"):
+        for k in (
+            "step",
+            "steps_done",
+            "epoch",
+            "best_val",
+            "wait",
+            "epochs_to_acc",
+            "reason",
+            "active",
+            "rows",
+            "wall",
+        ):
             setattr(self, k, state[k])
 
     def run(self, progress: bool, state_path: Path | None, save_every_s: float) -> None:
@@ -945,8 +1077,14 @@ class _Trainer:
                 self._measure(nets, first_stop[nets])
             self.active &= ~first_stop
         total = int(self.max_epochs.max())
-        bar = tqdm(total=total, initial=self.epoch, disable=not progress, desc=f"{self.R} nets", leave=False,
-                   mininterval=1.0)
+        bar = tqdm(
+            total=total,
+            initial=self.epoch,
+            disable=not progress,
+            desc=f"{self.R} nets",
+            leave=False,
+            mininterval=1.0,
+        )
         while self.active.any():
             was_active = self.active.copy()
             self._epoch()
@@ -957,7 +1095,11 @@ class _Trainer:
             self._measure(nets, stop[nets])
             self.active &= ~stop
             bar.update(1)
-            if state_path is not None and time.perf_counter() - last_save > save_every_s and self.active.any():
+            if (
+                state_path is not None
+                and time.perf_counter() - last_save > save_every_s
+                and self.active.any()
+            ):
                 with atomic_path(state_path) as tmp:
                     torch.save(self.state(), tmp)
                 last_save = time.perf_counter()
@@ -978,10 +1120,10 @@ def train(
 
     ``configs``: one :class:`TrainConfig` per network, or one config and ``n_networks`` (the networks then get
     seeds ``seed, seed+1, …``). The networks must share the architecture and training algorithm (see
-    ``TrainConfig.structure``); dropout, noise, lr, budgets, patience and seed may differ. ``data``: one Dataset
-    for all networks or one per network (same shapes). ``state_path``: save the whole training state there
-    every ``save_every_s`` seconds and resume from it if it exists (for runs of hours); it is deleted when
-    the run completes.
+    ``TrainConfig.structure``); dropout, noise, lr, budgets, patience and seed may differ. ``data``: one
+    Dataset for all networks or one per network (same shapes). ``state_path``: save the whole training state
+    there every ``save_every_s`` seconds and resume from it if it exists (for runs of hours); it is deleted
+    when the run completes.
     """
     if isinstance(configs, TrainConfig):
         n = 1 if n_networks is None else n_networks
@@ -1008,7 +1150,11 @@ def train(
 
 @torch.no_grad()
 def network_activations(
-    ensemble: Ensemble, data: Dataset, network: int = 0, layer: int = 0, correct_only: bool = True,
+    ensemble: Ensemble,
+    data: Dataset,
+    network: int = 0,
+    layer: int = 0,
+    correct_only: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One network's hidden activations (n, U) on the training set, and the labels local codes use.
 
@@ -1031,7 +1177,10 @@ def network_activations(
 
 # ------------------------------------------------------------------------------------- the plain loop
 def train_plain(
-    data: Dataset, config: TrainConfig, device: str | torch.device | None = None, loader: str = "index",
+    data: Dataset,
+    config: TrainConfig,
+    device: str | torch.device | None = None,
+    loader: str = "index",
 ) -> torch.nn.Module:
     """One network trained the way the paper did it: a plain PyTorch loop (nn.Linear layers, autograd,
     ``torch.optim``), shuffled mini-batches, for ``config.epochs`` epochs.
@@ -1060,8 +1209,11 @@ def train_plain(
         if i < len(sizes) - 2:
             layers.append(torch.nn.Sigmoid() if config.activation == "sigmoid" else torch.nn.ReLU())
     model = torch.nn.Sequential(*layers)
-    opt = (torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
-           if config.optimizer == "sgd" else torch.optim.Adam(model.parameters(), lr=config.lr))
+    opt = (
+        torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+        if config.optimizer == "sgd"
+        else torch.optim.Adam(model.parameters(), lr=config.lr)
+    )
     X = torch.as_tensor(data.X, device=dev)
     T = torch.as_tensor(data.targets[data.y], device=dev)
     loss_fn = config.loss_fn
@@ -1083,8 +1235,9 @@ def train_plain(
     if loader == "dataloader":
         g = torch.Generator()
         g.manual_seed(_derive(config.seed, 101))
-        batches = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, T), batch_size=config.batch_size,
-                                              shuffle=True, generator=g)
+        batches = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(X, T), batch_size=config.batch_size, shuffle=True, generator=g
+        )
         for _ in range(config.epochs):
             for xb, tb in batches:
                 fit_batch(xb, tb)
@@ -1099,7 +1252,7 @@ def train_plain(
 
 # ------------------------------------------------------------------------------------------------- sweeps
 def expand_grid(conditions: dict | Iterable[dict]) -> list[dict]:
-    """``{"a": [1, 2], "b": [3]}`` → ``[{"a": 1, "b": 3}, {"a": 2, "b": 3}]``; a list of dicts passes through."""
+    """``{"a": [1, 2], "b": [3]}`` → ``[{"a": 1, "b": 3}, {"a": 2, "b": 3}]``; a list of dicts is kept."""
     if isinstance(conditions, dict):
         keys = list(conditions)
         values = [v if isinstance(v, (list, tuple)) else [v] for v in conditions.values()]
@@ -1171,9 +1324,14 @@ def _chunks(tasks: list[_Task], max_networks: int) -> list[list[_Task]]:
     return out
 
 
-def _run_chunk(tasks: list[_Task], data_fn: Callable[..., Dataset], device: str | None, progress: bool,
-               state_path: str | None = None) -> pd.DataFrame:
-    """Train one ensemble (a chunk of tasks that share a structure) and return its rows with the parameters."""
+def _run_chunk(
+    tasks: list[_Task],
+    data_fn: Callable[..., Dataset],
+    device: str | None,
+    progress: bool,
+    state_path: str | None = None,
+) -> pd.DataFrame:
+    """Train one ensemble (tasks that share a structure) and return its rows, with the parameters."""
     configs, datasets = [], []
     cache: dict[str, Dataset] = {}
     for t in tasks:
@@ -1194,12 +1352,14 @@ def _run_chunk(tasks: list[_Task], data_fn: Callable[..., Dataset], device: str 
                 continue
             row[k] = json.dumps(_jsonable(v)) if isinstance(v, (list, tuple, dict)) else v
         hidden = t.params.get("hidden", list(TrainConfig().hidden))
-        row.update(width=int(hidden[0]), depth=len(hidden), repeat=t.repeat, data_seed=t.seed,
-                   condition=t.condition)
+        row.update(
+            width=int(hidden[0]), depth=len(hidden), repeat=t.repeat, data_seed=t.seed, condition=t.condition
+        )
         meta.append(row)
     meta_df = pd.DataFrame(meta)
-    out = pd.concat([meta_df.iloc[h["network"].to_numpy()].reset_index(drop=True), h.reset_index(drop=True)],
-                    axis=1)
+    out = pd.concat(
+        [meta_df.iloc[h["network"].to_numpy()].reset_index(drop=True), h.reset_index(drop=True)], axis=1
+    )
     out["ensemble_size"] = len(tasks)
     out["device"] = res.device
     out["ensemble_wall_s"] = res.wall_s
@@ -1242,8 +1402,8 @@ def sweep(
 ) -> pd.DataFrame:
     """Train every condition × repeat and return all rows (one per network per checkpoint).
 
-    ``conditions``: a grid ``{"hidden": [[100], [500]], "n_per_class": [25, 50]}`` (every combination) or a list
-    of dicts. ``base``: settings common to all (e.g. ``BOOK_DEFAULTS`` plus checkpoints). Keys that are
+    ``conditions``: a grid ``{"hidden": [[100], [500]], "n_per_class": [25, 50]}`` (every combination) or a
+    list of dicts. ``base``: settings common to all (e.g. ``BOOK_DEFAULTS`` plus checkpoints). Keys that are
     :class:`TrainConfig` fields configure training; all others go to ``data_fn(**those, seed=...)`` (default
     :func:`code_data`; pass your own top-level function for other data, e.g. digits with hot pixels). Repeat
     ``r`` uses ``seed + r`` for the network and its data (so conditions are paired by repeat).
@@ -1284,8 +1444,10 @@ def sweep(
 
             if isinstance(client, str):
                 client = Client(client)
-            futures = {client.submit(_run_chunk, chunk, data_fn, device, False, pure=False): i
-                       for i, chunk in enumerate(chunks)}
+            futures = {
+                client.submit(_run_chunk, chunk, data_fn, device, False, pure=False): i
+                for i, chunk in enumerate(chunks)
+            }
             for fut in as_completed(futures):
                 keep(chunks[futures[fut]], fut.result())
         bar.close()
@@ -1329,8 +1491,9 @@ def estimate_runtime(
         size = min(cap, len(members))
         n_chunks = math.ceil(len(members) / cap)
         train_p, data_p = _split(members[0].params)
-        cfg = TrainConfig.from_dict({**train_p, "stop": "budget", "max_steps": None, "checkpoints": (),
-                                     "acc_every": 0})
+        cfg = TrainConfig.from_dict(
+            {**train_p, "stop": "budget", "max_steps": None, "checkpoints": (), "acc_every": 0}
+        )
         data = data_fn(**data_p, seed=members[0].seed)
         trainer = _Trainer(data, [cfg.with_(seed=i) for i in range(size)], dev)
         trainer._epoch()
@@ -1347,8 +1510,18 @@ def estimate_runtime(
         n_cp = len(train_p.get("checkpoints", ())) + 1
         extra = 1.0 if TrainConfig.from_dict(train_p).check_acc_every else 0.0  # an accuracy check per epoch
         est = n_chunks * (epochs * per_epoch * (1 + extra * 0.3) + n_cp * per_measure)
-        rows.append(dict(group=key, networks=len(members), ensemble_size=size, chunks=n_chunks, epochs=epochs,
-                         s_per_epoch=per_epoch, s_per_measure=per_measure, est_s=est))
+        rows.append(
+            dict(
+                group=key,
+                networks=len(members),
+                ensemble_size=size,
+                chunks=n_chunks,
+                epochs=epochs,
+                s_per_epoch=per_epoch,
+                s_per_measure=per_measure,
+                est_s=est,
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -1366,12 +1539,12 @@ def project_runtime(
 ) -> dict:
     """Analytic run time of training ``networks`` MLPs as one ensemble on a device we cannot measure.
 
-    Model: every optimiser step costs ``kernels_per_step`` kernel launches (default 12 + 10 per layer, counted
-    from the training step) of ``launch_s`` each plus its arithmetic, 6 × networks × batch × Σ(fan_in × fan_out)
-    FLOPs (forward 2, backward 4) at ``flops_per_s``; the larger of the two bounds the step (launches overlap
-    arithmetic on a GPU). The defaults are assumptions for one H100 in float32 (about a third of its 60 TFLOP/s
-    peak for these small batched matmuls, ~6 µs per launch); calibrate them with ``localcodes bench train`` on
-    the device when you have it. Returns the steps, FLOPs and seconds.
+    Model: every optimiser step costs ``kernels_per_step`` kernel launches (default 12 + 10 per layer,
+    counted from the training step) of ``launch_s`` each plus its arithmetic, 6 × networks × batch ×
+    Σ(fan_in × fan_out) FLOPs (forward 2, backward 4) at ``flops_per_s``; the larger of the two bounds the
+    step (launches overlap arithmetic on a GPU). The defaults are assumptions for one H100 in float32 (about a
+    third of its 60 TFLOP/s peak for these small batched matmuls, ~6 µs per launch); calibrate them with
+    ``localcodes bench train`` on the device when you have it. Returns the steps, FLOPs and seconds.
     """
     sizes = [input_length, *hidden, output_length]
     n_layers = len(sizes) - 1
@@ -1379,13 +1552,27 @@ def project_runtime(
     steps = math.ceil(n_examples / batch_size) * epochs
     flops_step = 6 * networks * batch_size * sum(a * b for a, b in itertools.pairwise(sizes))
     t_step = max(k * launch_s, flops_step / flops_per_s)
-    return dict(steps=steps, flops=flops_step * steps, s_per_step=t_step, seconds=t_step * steps,
-                hours=t_step * steps / 3600)
+    return dict(
+        steps=steps,
+        flops=flops_step * steps,
+        s_per_step=t_step,
+        seconds=t_step * steps,
+        hours=t_step * steps / 3600,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- benchmark
-def _bench(n_networks: int, input_length: int, hidden: list[int], output_length: int, batch_size: int,
-           n_examples: int, epochs: int, device: str | None, plain_networks: int) -> dict:
+def _bench(
+    n_networks: int,
+    input_length: int,
+    hidden: list[int],
+    output_length: int,
+    batch_size: int,
+    n_examples: int,
+    epochs: int,
+    device: str | None,
+    plain_networks: int,
+) -> dict:
     rng = np.random.default_rng(0)
     n_classes = 10
     X = (rng.random((n_examples, input_length)) < 0.4).astype(np.float32)
@@ -1423,11 +1610,23 @@ def _bench(n_networks: int, input_length: int, hidden: list[int], output_length:
     ens_rate = n_networks * epochs / ens_s
     plain = rates.get("dataloader", math.nan)
     lean = rates.get("index", math.nan)
-    return dict(device=device_name(dev), threads=torch.get_num_threads(), networks=n_networks,
-                input=input_length, hidden=hidden, output=output_length, batch=batch_size, examples=n_examples,
-                epochs=epochs, ensemble_s=ens_s, ensemble_net_epochs_per_s=ens_rate,
-                plain_net_epochs_per_s=plain, lean_net_epochs_per_s=lean, ratio=ens_rate / plain,
-                ratio_lean=ens_rate / lean)
+    return dict(
+        device=device_name(dev),
+        threads=torch.get_num_threads(),
+        networks=n_networks,
+        input=input_length,
+        hidden=hidden,
+        output=output_length,
+        batch=batch_size,
+        examples=n_examples,
+        epochs=epochs,
+        ensemble_s=ens_s,
+        ensemble_net_epochs_per_s=ens_rate,
+        plain_net_epochs_per_s=plain,
+        lean_net_epochs_per_s=lean,
+        ratio=ens_rate / plain,
+        ratio_lean=ens_rate / lean,
+    )
 
 
 def bench_main(argv: list[str]) -> None:
@@ -1442,12 +1641,16 @@ def bench_main(argv: list[str]) -> None:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--examples", type=int, default=500)
     p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--plain-networks", type=int, default=None,
-                   help="networks for the plain loop (default: --networks)")
+    p.add_argument(
+        "--plain-networks", type=int, default=None, help="networks for the plain loop (default: --networks)"
+    )
     p.add_argument("--device", default=None, help="cpu, cuda, auto (default auto)")
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
-    p.add_argument("--project", action="store_true",
-                   help="also project experiment 1 at paper scale (45,000 epochs) from the measured rate")
+    p.add_argument(
+        "--project",
+        action="store_true",
+        help="also project experiment 1 at paper scale (45,000 epochs) from the measured rate",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the numbers to this JSON file")
     args = p.parse_args(argv)
     for name in ("networks", "input", "output", "batch", "examples", "epochs"):
@@ -1457,11 +1660,22 @@ def bench_main(argv: list[str]) -> None:
         if args.threads < 1:
             raise ValueError(f"--threads must be >= 1; got {args.threads}")
         torch.set_num_threads(args.threads)
-    r = _bench(args.networks, args.input, args.hidden, args.output, args.batch, args.examples, args.epochs,
-               args.device, args.plain_networks or args.networks)
+    r = _bench(
+        args.networks,
+        args.input,
+        args.hidden,
+        args.output,
+        args.batch,
+        args.examples,
+        args.epochs,
+        args.device,
+        args.plain_networks or args.networks,
+    )
     print(f"device: {r['device']} ({r['threads']} threads)")
-    print(f"shapes: {args.networks} networks, {args.input}-{'-'.join(map(str, args.hidden))}-{args.output}, "
-          f"batch {args.batch}, {args.examples} examples, {args.epochs} epochs")
+    print(
+        f"shapes: {args.networks} networks, {args.input}-{'-'.join(map(str, args.hidden))}-{args.output}, "
+        f"batch {args.batch}, {args.examples} examples, {args.epochs} epochs"
+    )
     print(f"ensemble                       : {r['ensemble_net_epochs_per_s']:10.1f} network-epochs/s")
     print(f"plain loop (DataLoader)        : {r['plain_net_epochs_per_s']:10.1f} network-epochs/s")
     print(f"plain loop (lean index slices) : {r['lean_net_epochs_per_s']:10.1f} network-epochs/s")
@@ -1473,11 +1687,19 @@ def bench_main(argv: list[str]) -> None:
             rr = _bench(args.networks, 500, [h], 50, 32, 500, max(2, args.epochs // 4), args.device, 0)
             secs = 45_000 * args.networks / rr["ensemble_net_epochs_per_s"]
             gpu = project_runtime([h], networks=args.networks)
-            rows.append(dict(hidden=h, measured_net_epochs_per_s=rr["ensemble_net_epochs_per_s"],
-                             here_hours=secs / 3600, h100_model_hours=gpu["hours"]))
+            rows.append(
+                dict(
+                    hidden=h,
+                    measured_net_epochs_per_s=rr["ensemble_net_epochs_per_s"],
+                    here_hours=secs / 3600,
+                    h100_model_hours=gpu["hours"],
+                )
+            )
         proj = pd.DataFrame(rows)
-        print(f"\nexperiment 1 at paper scale, {args.networks} networks x 45,000 epochs per hidden size "
-              f"(here: measured rate; h100_model: project_runtime's assumptions):")
+        print(
+            f"\nexperiment 1 at paper scale, {args.networks} networks x 45,000 epochs per hidden size "
+            f"(here: measured rate; h100_model: project_runtime's assumptions):"
+        )
         print(proj.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
         r["projection"] = proj.to_dict(orient="records")
     if args.json:
