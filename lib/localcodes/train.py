@@ -1534,17 +1534,19 @@ def project_runtime(
     networks: int = 10,
     batch_size: int = 32,
     flops_per_s: float = 2.0e13,
-    launch_s: float = 6e-6,
+    launch_s: float = 1e-5,
     kernels_per_step: int | None = None,
 ) -> dict:
     """Analytic run time of training ``networks`` MLPs as one ensemble on a device we cannot measure.
 
-    Model: every optimiser step costs ``kernels_per_step`` kernel launches (default 12 + 10 per layer,
-    counted from the training step) of ``launch_s`` each plus its arithmetic, 6 × networks × batch ×
-    Σ(fan_in × fan_out) FLOPs (forward 2, backward 4) at ``flops_per_s``; the larger of the two bounds the
-    step (launches overlap arithmetic on a GPU). The defaults are assumptions for one H100 in float32 (about a
-    third of its 60 TFLOP/s peak for these small batched matmuls, ~6 µs per launch); calibrate them with
-    ``localcodes bench train`` on the device when you have it. Returns the steps, FLOPs and seconds.
+    Model: every optimiser step runs ``kernels_per_step`` operations (default 12 + 10 per weight layer,
+    counted from the training step) costing ``launch_s`` each (kernel launch plus PyTorch's eager dispatch)
+    plus its arithmetic, 6 x networks x batch x sum(fan_in x fan_out) FLOPs (forward 2, backward 4) at
+    ``flops_per_s``; the larger of the two bounds the step (launches overlap arithmetic on a GPU).
+    The defaults are assumptions for one H100 in float32 (about a third of its 60 TFLOP/s peak for these
+    small batched matmuls, ~10 us per operation); calibrate them with ``localcodes bench train`` on the device
+    when you have it. Per-epoch work (permutations, stopping checks) and measurements at checkpoints are not
+    included. Returns the steps, FLOPs and seconds.
     """
     sizes = [input_length, *hidden, output_length]
     n_layers = len(sizes) - 1
