@@ -74,6 +74,8 @@ __all__ = [
     "PAPER_DEFAULTS",
     "BOOK_DEFAULTS",
     "BOOK_EPOCH_SCALE",
+    "PER_NETWORK",
+    "TRAIN_KEYS",
     "Dataset",
     "code_data",
     "array_data",
