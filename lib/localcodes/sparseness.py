@@ -28,13 +28,20 @@ every (image, position) is one sample of the C-dimensional channel space (``as_s
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import math
+import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
 from scipy import stats as sps
+
+from .results import atomic_path
 
 __all__ = [
     "STATISTICS",
@@ -400,8 +407,9 @@ def local_codes_in_bases(acts, labels, draws: int = 20, seed: int = 0, max_units
     ``acts`` (N, U), or conv maps (N, C, H, W) whose units are the channels: each channel (or random direction
     of the channel space) gets one value per image, its maximum over space (paper 001's rule), taken *after*
     the rotation. ``labels`` (N,). All draws are measured in one call. Returns one row per basis: ``basis``,
-    ``draw`` (-1 = neuron basis), ``units`` (directions measured), ``codes`` ((unit, class) local codes, on
-    and off) and ``local_units`` (units with at least one).
+    ``draw`` (-1 = neuron basis), ``units`` (directions measured), ``codes`` ((unit, class) local codes;
+    ``codes_on``/``codes_off`` by kind), ``local_units`` (units with at least one; ``local_units_on``: with an
+    on-code, the "grandmother" kind).
     """
     from .selectivity import local_codes
 
@@ -421,13 +429,688 @@ def local_codes_in_bases(acts, labels, draws: int = 20, seed: int = 0, max_units
     both = torch.cat([neuron, rotated.permute(1, 0, 2).reshape(n, draws * k)], dim=1)
     y = labels if isinstance(labels, torch.Tensor) else torch.as_tensor(np.asarray(labels))
     codes = local_codes(both, y.to(both.device))
-    basis_of = np.repeat(np.arange(-1, draws), k)
-    per_code = basis_of[codes["unit"].to_numpy()]
-    per_unit = basis_of[np.unique(codes["unit"].to_numpy())]
+    basis_of = np.repeat(np.arange(-1, draws), k) + 1  # 0 = neuron basis, i + 1 = random basis i
+
+    def per_basis(frame: pd.DataFrame, units: bool = False) -> np.ndarray:
+        idx = frame["unit"].to_numpy()
+        return np.bincount(basis_of[np.unique(idx) if units else idx], minlength=draws + 1)
+
+    on = codes[codes["kind"] == "on"]
     return pd.DataFrame({
         "basis": ["neuron"] + ["random"] * draws,
         "draw": np.arange(-1, draws),
         "units": k,
-        "codes": np.bincount(per_code + 1, minlength=draws + 1),
-        "local_units": np.bincount(per_unit + 1, minlength=draws + 1),
+        "codes": per_basis(codes),
+        "codes_on": per_basis(on),
+        "codes_off": per_basis(codes[codes["kind"] == "off"]),
+        "local_units": per_basis(codes, units=True),
+        "local_units_on": per_basis(on, units=True),
     })
+
+
+# --- whole networks -----------------------------------------------------------------------------------------
+
+
+def layer_maps(model: torch.nn.Module, layers: Mapping[str, str] | Iterable[str], images,
+               batch_size: int = 256, device=None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Unreduced outputs of named modules for all ``images``: ({label: (N, ...) float32}, outputs (N, ...)).
+
+    ``layers`` maps a label to a module name (``nets.ALEXNET_LAYERS``) or lists module names. Unlike
+    ``record.activations``, conv maps stay (N, C, H, W): the share of zeros of a conv layer is that of its
+    whole maps, and a change of basis is linear only on the maps (a spatial maximum does not commute with it).
+    ``images``: a (N, ...) tensor or an object with ``batches(batch_size)`` yielding ``(x, ...)`` tuples
+    (``nets.ImageData``). Everything stays on ``device`` (default ``results.pick_device()``).
+    """
+    from .results import pick_device
+
+    names = dict(layers) if isinstance(layers, Mapping) else {name: name for name in layers}
+    if not names:
+        raise ValueError("layers must name at least one module")
+    modules = dict(model.named_modules())
+    bad = [m for m in names.values() if m not in modules or m == ""]
+    if bad:
+        valid = [m for m in modules if m]
+        raise ValueError(f"layers {bad} are not modules of {type(model).__name__}; valid: {valid}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    dev = pick_device(None if device is None else str(device))
+    captured: dict[str, torch.Tensor] = {}
+    handles = []
+    for module_name in set(names.values()):
+        def hook(mod, inp, out, key=module_name):
+            # a copy: a later in-place op (ReLU(inplace=True)) must not change what we keep
+            captured[key] = out.detach().to(torch.float32, copy=True)
+
+        handles.append(modules[module_name].register_forward_hook(hook))
+    if isinstance(images, torch.Tensor):
+        batches = (images[i:i + batch_size] for i in range(0, images.shape[0], batch_size))
+    elif hasattr(images, "batches"):
+        batches = (b[0] if isinstance(b, (tuple, list)) else b for b in images.batches(batch_size))
+    else:
+        raise ValueError(f"images must be a tensor or have .batches(); got {type(images).__name__}")
+    parts: dict[str, list[torch.Tensor]] = {label: [] for label in names}
+    outputs = []
+    was_training = model.training
+    model.to(dev).eval()
+    try:
+        with torch.no_grad():
+            for x in batches:
+                captured.clear()
+                outputs.append(model(x.to(dev)).detach().float())
+                for label, module_name in names.items():
+                    parts[label].append(captured[module_name])
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    return {label: torch.cat(p) for label, p in parts.items()}, torch.cat(outputs)
+
+
+ANALYSIS_FRAMES = ("layers", "basis", "histograms", "local_codes")
+
+
+def analyse_layers(acts: Mapping[str, torch.Tensor], labels=None, draws: int = 20, seed: int = 0,
+                   n_pairs: int | None = None, max_samples: int | None = 20_000, max_units: int | None = 256,
+                   bins: int = 40, lc_draws: int = 0, center: bool = False, eps: float = 0.0,
+                   dtype: torch.dtype = torch.float64, progress: bool = False) -> dict[str, pd.DataFrame]:
+    """Everything the chapter shows for one network, layer by layer (``acts`` in depth order).
+
+    Returns DataFrames: ``layers`` (one row per layer: ``sparseness_summary``, ``decorrelation`` with its
+    interval, and — with ``labels`` — the neuron basis's local codes), ``basis`` (``basis_values`` with a
+    ``layer`` column), ``histograms`` (``nonzero_histogram`` per layer) and ``local_codes``
+    (``local_codes_in_bases`` with ``lc_draws`` random bases; empty without labels or with ``lc_draws=0``).
+    """
+    from tqdm.auto import tqdm
+
+    from .selectivity import local_codes
+
+    if not acts:
+        raise ValueError("acts must hold at least one layer")
+    rows, basis, hists, codes = [], [], [], []
+    for depth, (layer, a) in enumerate(tqdm(acts.items(), desc="layers", disable=not progress, leave=False)):
+        row = {"layer": layer, "depth": depth, "shape": "x".join(str(s) for s in a.shape[1:])}
+        row.update(sparseness_summary(a, eps=eps))
+        dec = decorrelation(a, n_pairs=n_pairs, seed=seed)
+        row.update({"decorrelation": dec["mean"], "decorrelation_low": dec["low"],
+                    "decorrelation_high": dec["high"], "pairs": dec["n_pairs"]})
+        if labels is not None:
+            per_unit = a.amax((2, 3)) if a.ndim == 4 else a
+            found = local_codes(per_unit, labels)
+            on = found[found["kind"] == "on"]
+            row.update({"lc_codes": len(found), "lc_codes_on": len(on),
+                        "lc_units": int(found["unit"].nunique()), "lc_units_on": int(on["unit"].nunique()),
+                        "lc_unit_share": found["unit"].nunique() / per_unit.shape[1]})
+            if lc_draws:
+                lc = local_codes_in_bases(a, labels, draws=lc_draws, seed=seed, max_units=max_units,
+                                          center=center, dtype=dtype)
+                codes.append(lc.assign(layer=layer, depth=depth))
+        rows.append(row)
+        vals = basis_values(a, draws=draws, seed=seed, max_samples=max_samples, max_units=max_units,
+                            center=center, dtype=dtype)
+        basis.append(vals.assign(layer=layer, depth=depth))
+        hists.append(nonzero_histogram(a, bins=bins, eps=eps).assign(layer=layer, depth=depth))
+    empty = pd.DataFrame(columns=["basis", "draw", "units", "codes", "codes_on", "codes_off", "local_units",
+                                  "local_units_on", "layer", "depth"])
+    return {
+        "layers": pd.DataFrame(rows),
+        "basis": pd.concat(basis, ignore_index=True),
+        "histograms": pd.concat(hists, ignore_index=True),
+        "local_codes": pd.concat(codes, ignore_index=True) if codes else empty,
+    }
+
+
+def cached(folder, params: dict, compute: Callable[[], dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """``compute()``'s DataFrames, stored as Parquet in ``folder`` with ``params.json``; reused when the
+    stored parameters equal ``params`` (written atomically, parameters last, so a killed run recomputes)."""
+    import json
+    from pathlib import Path
+
+    from .results import write_json, write_parquet
+
+    folder = Path(folder)
+    meta = folder / "params.json"
+    want = json.loads(json.dumps(params, sort_keys=True, default=str))
+    if meta.exists() and json.loads(meta.read_text()).get("params") == want:
+        stored = json.loads(meta.read_text())["frames"]
+        if all((folder / f"{name}.parquet").exists() for name in stored):
+            return {name: pd.read_parquet(folder / f"{name}.parquet") for name in stored}
+    frames = compute()
+    for name, frame in frames.items():
+        write_parquet(folder / f"{name}.parquet", frame)
+    write_json(meta, {"params": want, "frames": list(frames)})
+    return frames
+
+
+# --- the chapter's networks ---------------------------------------------------------------------------------
+
+
+@dataclass
+class LayerActs:
+    """One network's activations on the examples measured, layer by layer in depth order.
+
+    ``acts`` {layer: (N, ...) tensor}; ``labels`` (N,) classes (for local codes); ``info``: data set,
+    accuracy, what "trained" means for this network, and whatever identifies it for a cache.
+    """
+
+    acts: dict[str, torch.Tensor]
+    labels: torch.Tensor
+    info: dict = field(default_factory=dict)
+
+
+def _key(params: dict) -> str:
+    return hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _balanced(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Indices of a seeded, class-balanced subset of about ``n`` rows (at most the smallest class's size)."""
+    counts = np.bincount(labels)
+    per = min(max(1, n // len(counts)), int(counts.min()))
+    order = np.random.default_rng(seed).permutation(len(labels))
+    by_class = order[np.argsort(labels[order], kind="stable")]
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return np.sort(by_class[(starts[:, None] + np.arange(per)[None, :]).ravel()])
+
+
+def _examples(correct: torch.Tensor, minimum: int = 10) -> tuple[torch.Tensor, str]:
+    """The examples to measure: the correctly classified ones, or all if fewer than ``minimum`` are (a network
+    trained too briefly, e.g. at smoke scale), with a note saying which."""
+    if int(correct.sum()) >= minimum:
+        return correct, "correctly classified"
+    return torch.ones_like(correct), "all (too few correctly classified)"
+
+
+ALEXNET_SPARSENESS_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
+
+
+def alexnet_acts(scale: str, n_images: int = 1000, trained: bool = True, seed: int = 0,
+                 device=None) -> LayerActs:
+    """Full layer maps of the AlexNet-architecture network (``nets.trained_alexnet(scale)``) on test images.
+
+    A seeded balanced subset of ``nets.image_data(scale, "test")``, kept where the *trained* network
+    classifies correctly (paper 001's rule), so trained and untrained (``trained=False``: the same
+    architecture with PyTorch's default initialisation, seeded) are measured on the same images.
+    """
+    from . import nets
+    from .results import pick_device
+
+    dev = pick_device(None if device is None else str(device))
+    model, info = nets.trained_alexnet(scale, device=dev)
+    test = nets.image_data(scale, "test")
+    sub = test.subset(torch.from_numpy(_balanced(test.labels.numpy(), n_images, seed)))
+    layers = {name: nets.ALEXNET_LAYERS[name] for name in ALEXNET_SPARSENESS_LAYERS}
+    maps, out = layer_maps(model, layers, sub, device=dev)
+    correct = (out.argmax(1).cpu() == sub.labels)
+    if not trained:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = nets.AlexNet(len(info["classes"]), info["in_channels"], info["width"], info["pool_size"])
+        maps, _ = layer_maps(model, layers, sub, device=dev)
+    keep, which = _examples(correct)
+    return LayerActs(
+        {k: v[keep.to(dev)] for k, v in maps.items()}, sub.labels[keep].to(dev),
+        {"network": "AlexNet", "trained": trained, "dataset": info["dataset"], "source": info["source"],
+         "input_size": info["input_size"], "width": info["width"], "test_accuracy": info["test_accuracy"],
+         "images": int(len(sub)), "correct": int(correct.sum()), "examples": which,
+         "model_date": info["provenance"]["date"]},
+    )
+
+
+LENET_LAYERS = ("conv1", "conv2", "fc1", "fc2", "out")
+
+
+def lenet_layers(net: torch.nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The post-ReLU layers of ``locality.LeNet`` (as its ``forward``, which uses functional ReLUs and
+    pools): conv1 and conv2 after pool and ReLU, fc1 (the LP layer's input), fc2 (the 49-unit LP or control
+    layer after BatchNorm and ReLU) and the output logits."""
+    import torch.nn.functional as F
+
+    h1 = F.relu(F.max_pool2d(net.conv1(x), 2))
+    h2 = F.relu(F.max_pool2d(net.conv2_drop(net.conv2(h1)), 2))
+    logits, inner = net.head(h2.flatten(1), return_activations=True)
+    return {"conv1": h1, "conv2": h2, "fc1": inner["lp_in"], "fc2": inner["lp_out"], "out": logits}
+
+
+@functools.lru_cache(maxsize=2)
+def _lenet_images(n_train: int, n_test: int, seed: int) -> tuple[torch.Tensor, ...]:
+    import torch.nn.functional as F
+
+    from . import data
+
+    tr, te = data.load_digits("train"), data.load_digits("test")
+    tr_idx, te_idx = _balanced(tr.labels, n_train, seed), _balanced(te.labels, n_test, seed)
+
+    def prep(d, idx):
+        x = torch.from_numpy(d.images[idx]).float().div_(255.0).unsqueeze(1)
+        if x.shape[-2:] != (28, 28):  # scikit-learn's 8x8 fallback: LeNet needs 28 x 28
+            x = F.interpolate(x, size=(28, 28), mode="bilinear", align_corners=False)
+        return x
+
+    xtr, xte = prep(tr, tr_idx), prep(te, te_idx)
+    mean, std = xtr.mean(), xtr.std()
+    return ((xtr - mean) / std, torch.from_numpy(tr.labels[tr_idx]), (xte - mean) / std,
+            torch.from_numpy(te.labels[te_idx]), tr.name, tr.source)
+
+
+LENET_ARMS = ("control", "linear")
+
+
+def lenet_acts(scale: str, arm: str = "control", trained: bool = True, n_train: int = 10_000,
+               n_images: int = 1000, epochs: int = 3, seed: int = 0, device=None) -> LayerActs:
+    """Layers of ``locality.LeNet`` (``arm``: ``control``, or ``linear`` = with the locality prior) on test
+    images.
+
+    Both arms are trained together (``locality.LeNetStack`` + ``locality.train_stack``: SGD lr 0.01, momentum
+    0.5, weight decay 0.01, batch 64, ``epochs``) on a balanced subset of ``n_train`` images of
+    ``data.load_digits``, once per setting; the trained and the initial stack are cached under
+    ``results/<scale>/60_sparseness/lenet-<key>/``. Images: a balanced test subset, kept where the trained
+    member classifies correctly.
+    """
+    from . import locality
+    from .results import pick_device, results_dir
+
+    if arm not in LENET_ARMS:
+        raise ValueError(f"arm must be one of {LENET_ARMS}; got {arm!r}")
+    dev = pick_device(None if device is None else str(device))
+    params = {"n_train": n_train, "n_images": n_images, "epochs": epochs, "seed": seed,
+              "arms": list(LENET_ARMS)}
+    folder = results_dir(scale, "60_sparseness") / f"lenet-{_key(params)}"
+    xtr, ytr, xte, yte, name, source = _lenet_images(n_train, n_images, seed)
+    n_cls = int(ytr.max()) + 1
+
+    def build():
+        nets = []
+        for a in LENET_ARMS:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                nets.append(locality.LeNet(locality.ARMS[a][0], n_cls, xtr.shape[1]))
+        return locality.LeNetStack(nets).to(dev)
+
+    stack, start = build(), build()
+    path = folder / "stack.pt"
+    if path.exists():
+        state = torch.load(path, map_location=dev, weights_only=False)
+        stack.load_state_dict(state["trained"])
+        start.load_state_dict(state["initial"])
+        info = state["info"]
+    else:
+        t0 = time.perf_counter()
+        locality.train_stack(stack, xtr.to(dev), ytr.to(dev), [seed] * len(LENET_ARMS), epochs=epochs,
+                             batch_size=64, lr=0.01, momentum=0.5, weight_decay=0.01, seed=seed,
+                             progress=False, desc="LeNet")
+        info = {"train_s": round(time.perf_counter() - t0, 2), "n_train": int(len(ytr))}
+        with atomic_path(path) as tmp:
+            torch.save({"trained": stack.state_dict(), "initial": start.state_dict(), "info": info}, tmp)
+    member = LENET_ARMS.index(arm)
+    with torch.no_grad():
+        net_t = stack.member(member).eval()
+        x = xte.to(dev)
+        correct = (net_t(x).argmax(1).cpu() == yte)
+        net = net_t if trained else start.member(member).eval()
+        acts = lenet_layers(net, x)
+        acc = float(correct.float().mean())
+    keep, which = _examples(correct)
+    return LayerActs(
+        {k: v[keep.to(dev)] for k, v in acts.items()}, yte[keep].to(dev),
+        {"network": f"LeNet ({arm})", "trained": trained, "dataset": name, "source": source,
+         "test_accuracy": acc, "images": int(len(yte)), "correct": int(correct.sum()), "examples": which,
+         **info},
+    )
+
+
+MLP_ACTIVATIONS = ("sigmoid", "relu")
+
+
+def mlp_acts(scale: str, activation: str = "sigmoid", hidden: tuple[int, ...] = (500,), trained: bool = True,
+             n_per_class: int = 50, epochs: int = 300, optimizer: str = "adam", seed: int = 0,
+             device=None) -> LayerActs:
+    """Hidden and output layers of a paper-000 MLP (``localcodes.train``) on its prototype-code training set.
+
+    Trained with ``optimizer`` (``adam``: lr 0.001, the book's ``train.BOOK_DEFAULTS``; ``sgd``: lr 0.01, the
+    paper's), batch 32, BCE, U(−0.05, 0.05) init, for ``epochs``; ``trained=False`` is the same network at
+    initialisation. Cached under ``results/<scale>/60_sparseness/mlp-<key>/``. Examples: the training
+    codewords the trained network classifies correctly (paper 000 counts local codes on the training set).
+    """
+    from . import train
+    from .results import pick_device, results_dir
+
+    if activation not in MLP_ACTIVATIONS:
+        raise ValueError(f"activation must be one of {MLP_ACTIVATIONS}; got {activation!r}")
+    lrs = {"adam": 0.001, "sgd": 0.01}
+    if optimizer not in lrs:
+        raise ValueError(f"optimizer must be one of {tuple(lrs)}; got {optimizer!r}")
+    dev = pick_device(None if device is None else str(device))
+    hidden = tuple(int(h) for h in hidden)
+    params = {"activation": activation, "hidden": list(hidden), "n_per_class": n_per_class, "epochs": epochs,
+              "optimizer": optimizer, "seed": seed}
+    folder = results_dir(scale, "60_sparseness") / f"mlp-{_key(params)}"
+    data = train.code_data(n_per_class=n_per_class, seed=seed)
+    cfg = train.TrainConfig(hidden=hidden, activation=activation, optimizer=optimizer, lr=lrs[optimizer],
+                            batch_size=32, epochs=epochs, seed=seed)
+    path = folder / "ensemble.pt"
+    if path.exists():
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    else:
+        res = train.train(data, [cfg.with_(epochs=0), cfg], device=dev)
+        final = res.final.iloc[1]
+        state = {"ensemble": res.ensemble.state_dict(), "info": {
+            "train_s": round(res.wall_s, 2), "epochs_run": int(final["epoch"]),
+            "train_acc": float(final["train_acc"])}}
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+    ens = train.Ensemble.from_state(state["ensemble"], device=dev)
+    x = torch.as_tensor(data.X, device=dev)
+    out = ens.forward(x)  # (2, N, O): network 0 untrained, 1 trained
+    target = torch.as_tensor(data.targets[data.y], device=dev)
+    correct = (out[1] - target).abs().amax(-1) < 0.5
+    keep, which = _examples(correct)
+    r = 1 if trained else 0
+    acts = {f"h{i + 1}": h[r] for i, h in enumerate(ens.hidden(x))}
+    acts["out"] = out[r]
+    labels = torch.as_tensor(data.y, device=dev)
+    return LayerActs(
+        {k: v[keep] for k, v in acts.items()}, labels[keep],
+        {"network": f"MLP {activation} {'-'.join(map(str, hidden))}", "trained": trained,
+         "dataset": "prototype code (paper 000)", "source": "generated", "images": int(len(labels)),
+         "correct": int(correct.sum()), "examples": which, **state["info"]},
+    )
+
+
+# --- the chapter: every network, trained and untrained ------------------------------------------------------
+
+NETWORKS = ("alexnet", "lenet", "mlp")
+
+
+def variants(networks: Iterable[str] = NETWORKS,
+             mlp_activations: Iterable[str] = MLP_ACTIVATIONS) -> list[dict]:
+    """The (network, trained) pairs the chapter measures: ``family``, ``network`` (a label), ``trained``, and
+    the loader's own arguments (``arm`` for LeNet, ``activation`` for the MLPs)."""
+    networks = list(networks)
+    bad = [n for n in networks if n not in NETWORKS]
+    if bad or not networks:
+        raise ValueError(f"networks must be a non-empty subset of {NETWORKS}; got {networks}")
+    out = []
+    for fam in networks:
+        kinds = {"alexnet": [("AlexNet", {})],
+                 "lenet": [(f"LeNet ({a})", {"arm": a}) for a in LENET_ARMS],
+                 "mlp": [(f"MLP ({a})", {"activation": a}) for a in mlp_activations]}[fam]
+        for label, extra in kinds:
+            for trained in (True, False):
+                out.append({"family": fam, "network": label, "trained": trained, **extra})
+    return out
+
+
+def analyse_variant(scale: str, variant: dict, settings: Mapping, device=None, cache: bool = True
+                    ) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Load one variant's activations and run ``analyse_layers`` on them, cached per setting.
+
+    ``settings``: ``n_images, draws, lc_draws, max_samples, max_units, n_pairs`` (0 = no cap / N//2),
+    ``seed``, and the training settings ``lenet_train, lenet_epochs, mlp_hidden, mlp_epochs, mlp_per_class,
+    mlp_optimizer``. Returns the frames (each with ``network``, ``trained`` and ``variant`` columns) and the
+    loader's info.
+    """
+    from .results import results_dir, write_json
+
+    s = dict(settings)
+    fam, trained, seed = variant["family"], variant["trained"], int(s.get("seed", 0))
+    if fam == "alexnet":
+        from . import nets
+
+        _, info = nets.trained_alexnet(scale, device=device)
+        ident = {"model_date": info["provenance"]["date"], "n_images": s["n_images"]}
+
+        def load():
+            return alexnet_acts(scale, s["n_images"], trained, seed, device)
+    elif fam == "lenet":
+        ident = {k: s[k] for k in ("n_images", "lenet_train", "lenet_epochs")} | {"arm": variant["arm"]}
+
+        def load():
+            return lenet_acts(scale, variant["arm"], trained, s["lenet_train"], s["n_images"],
+                              s["lenet_epochs"], seed, device)
+    else:
+        ident = {k: s[k] for k in ("mlp_hidden", "mlp_epochs", "mlp_per_class", "mlp_optimizer")}
+        ident["activation"] = variant["activation"]
+
+        def load():
+            return mlp_acts(scale, variant["activation"], tuple(s["mlp_hidden"]), trained, s["mlp_per_class"],
+                            s["mlp_epochs"], s["mlp_optimizer"], seed, device)
+
+    analysis = {k: s[k] for k in ("draws", "lc_draws", "max_samples", "max_units", "n_pairs")}
+    params = {"family": fam, "trained": trained, "seed": seed, **ident, **analysis}
+    name = f"{variant['network']}, {'trained' if trained else 'untrained'}"
+    folder = results_dir(scale, "60_sparseness") / f"analysis-{_key(params)}"
+    holder: dict = {}
+
+    def compute():
+        t0 = time.perf_counter()
+        la = load()
+        frames = analyse_layers(
+            la.acts, la.labels, draws=s["draws"], seed=seed, n_pairs=s["n_pairs"] or None,
+            max_samples=s["max_samples"] or None, max_units=s["max_units"] or None, lc_draws=s["lc_draws"])
+        holder["info"] = {**la.info, "analysis_s": round(time.perf_counter() - t0, 2)}
+        write_json(folder / "info.json", holder["info"])
+        return frames
+
+    frames = cached(folder, params, compute) if cache else compute()
+    info = holder.get("info")
+    if info is None:
+        info = json.loads((folder / "info.json").read_text())
+    tagged = {k: f.assign(network=variant["network"], trained=trained, variant=name)
+              for k, f in frames.items()}
+    return tagged, info
+
+
+def analyse_all(scale: str, settings: Mapping, networks: Iterable[str] = NETWORKS, device=None,
+                progress: bool = True) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """``analyse_variant`` for every variant of ``networks``: the frames concatenated, and one info row per
+    variant (data set, accuracy, examples measured, times)."""
+    from tqdm.auto import tqdm
+
+    parts: dict[str, list[pd.DataFrame]] = {k: [] for k in ANALYSIS_FRAMES}
+    infos = []
+    for v in tqdm(variants(networks), desc="networks", disable=not progress):
+        frames, info = analyse_variant(scale, v, settings, device)
+        for k in ANALYSIS_FRAMES:
+            if len(frames[k]):
+                parts[k].append(frames[k])
+        infos.append({**info, "model": info.get("network"), "network": v["network"], "trained": v["trained"]})
+    return {k: pd.concat(p, ignore_index=True) if p else pd.DataFrame() for k, p in parts.items()}, \
+        pd.DataFrame(infos)
+
+
+# --- figures (altair; parameters bound to dropdowns, so they stay interactive in the static book) -----------
+
+MEASURES = {
+    "nonzero": "share of non-zero activations",
+    "population_hoyer": "population sparseness (Hoyer)",
+    "lifetime_hoyer": "lifetime sparseness (Hoyer)",
+    "population_kurtosis": "population kurtosis",
+    "lifetime_kurtosis": "lifetime kurtosis",
+    "population_vinje_gallant": "population sparseness (Vinje-Gallant)",
+    "lifetime_vinje_gallant": "lifetime sparseness (Vinje-Gallant)",
+    "decorrelation": "decorrelation between images (1 - r)",
+}
+
+
+def _state(trained) -> str:
+    return "trained" if bool(trained) else "untrained"
+
+
+def _dropdown(name: str, options: list, label: str):
+    import altair as alt
+
+    return alt.param(name=name, value=options[0], bind=alt.binding_select(options=options, name=label))
+
+
+def depth_chart(layers: pd.DataFrame, measures: Mapping[str, str] | None = None, title: str = "",
+                width: int = 460, height: int = 260):
+    """Each measure across the layers of a network, trained vs untrained; dropdowns: network and measure.
+
+    ``layers``: ``analyse_all``'s ``layers`` frame. Decorrelation is drawn with its confidence interval.
+    """
+    import altair as alt
+
+    measures = dict(measures or MEASURES)
+    rows = []
+    for r in layers.itertuples(index=False):
+        for key, label in measures.items():
+            value = getattr(r, key)
+            low = r.decorrelation_low if key == "decorrelation" else value
+            high = r.decorrelation_high if key == "decorrelation" else value
+            rows.append({"network": r.network, "state": _state(r.trained), "layer": r.layer, "depth": r.depth,
+                         "measure": label, "value": value, "low": low, "high": high})
+    data = pd.DataFrame(rows)
+    net = _dropdown("net", list(pd.unique(data["network"])), "network ")
+    meas = _dropdown("measure", list(measures.values()), "measure ")
+    x = alt.X("layer:N", sort=alt.EncodingSortField(field="depth", op="min"), title="layer (input → output)")
+    base = alt.Chart(data, width=width, height=height, title=title).transform_filter(
+        "datum.network == net && datum.measure == measure")
+    color = alt.Color("state:N", title=None, scale=alt.Scale(domain=["trained", "untrained"]))
+    tips = ["network:N", "state:N", "layer:N", alt.Tooltip("value:Q", format=".3f")]
+    lines = base.mark_line(point=True).encode(x=x, y=alt.Y("value:Q", title="value"), color=color,
+                                              tooltip=tips)
+    bars = base.mark_rule().encode(x=x, y="low:Q", y2="high:Q", color=color)
+    return alt.layer(lines, bars).add_params(net, meas)
+
+
+def blog_chart(layers: pd.DataFrame, title: str = "", width: int = 460, height: int = 260):
+    """The blog's second figure: sparsening (share of zeros) and decorrelation (1 − r, with its interval)
+    across depth, for the network chosen in a dropdown; solid = trained, dashed = untrained."""
+    import altair as alt
+
+    rows = []
+    for r in layers.itertuples(index=False):
+        common = {"network": r.network, "state": _state(r.trained), "layer": r.layer, "depth": r.depth}
+        rows.append({**common, "series": "share of zero activations", "value": 1 - r.nonzero,
+                     "low": 1 - r.nonzero, "high": 1 - r.nonzero})
+        rows.append({**common, "series": "decorrelation (1 - r)", "value": r.decorrelation,
+                     "low": r.decorrelation_low, "high": r.decorrelation_high})
+    data = pd.DataFrame(rows)
+    net = _dropdown("net", list(pd.unique(data["network"])), "network ")
+    x = alt.X("layer:N", sort=alt.EncodingSortField(field="depth", op="min"), title="layer (input → output)")
+    color = alt.Color("series:N", title=None,
+                      scale=alt.Scale(domain=["share of zero activations", "decorrelation (1 - r)"],
+                                      range=["#1f77b4", "#d62728"]))
+    dash = alt.StrokeDash("state:N", title=None, scale=alt.Scale(domain=["trained", "untrained"]))
+    base = alt.Chart(data, width=width, height=height, title=title).transform_filter("datum.network == net")
+    lines = base.mark_line(point=True).encode(
+        x=x, y=alt.Y("value:Q", title="share of zeros / decorrelation"), color=color, strokeDash=dash,
+        tooltip=["layer:N", "state:N", "series:N", alt.Tooltip("value:Q", format=".3f")])
+    bars = base.mark_rule().encode(x=x, y="low:Q", y2="high:Q", color=color)
+    return alt.layer(lines, bars).add_params(net)
+
+
+def histogram_chart(hists: pd.DataFrame, layers: pd.DataFrame, columns: int = 4, width: int = 150,
+                    height: int = 100):
+    """Histograms of the non-zero activations, one panel per layer, counts on a log axis, with the share of
+    non-zero activations written in each panel (as in the blog); a dropdown chooses the network.
+
+    ``hists`` and ``layers``: ``analyse_all``'s frames of the same name.
+    """
+    import altair as alt
+
+    share = layers.set_index(["variant", "layer"])["nonzero"]
+    data = hists[hists["count"] > 0][["variant", "layer", "depth", "start", "end", "count"]]
+    labels = share.reset_index().merge(layers[["variant", "layer", "depth"]], on=["variant", "layer"])
+    labels = labels.assign(text=labels["nonzero"].map(lambda v: f"{v:.1%} non-zero"))
+    both = pd.concat([data.assign(kind="bar"), labels.assign(kind="text")], ignore_index=True)
+    which = _dropdown("which", list(pd.unique(layers["variant"])), "network ")
+    base = alt.Chart(width=width, height=height)
+    bars = base.transform_filter("datum.kind == 'bar'").mark_bar().encode(
+        x=alt.X("start:Q", title="activation"), x2="end:Q",
+        y=alt.Y("count:Q", scale=alt.Scale(type="log"), title="count (log)"),
+        tooltip=[alt.Tooltip("start:Q", format=".3g"), alt.Tooltip("end:Q", format=".3g"), "count:Q"])
+    text = base.transform_filter("datum.kind == 'text'").mark_text(
+        align="right", baseline="top", fontSize=11).encode(
+        text="text:N", x=alt.value(width - 4), y=alt.value(4))
+    return alt.layer(bars, text, data=both).facet(
+        facet=alt.Facet("layer:N", sort=alt.EncodingSortField(field="depth", op="min"), title=None),
+        columns=columns,
+    ).transform_filter("datum.variant == which").resolve_scale(x="independent", y="independent").add_params(
+        which)
+
+
+def basis_chart(summary: pd.DataFrame, title: str = "", width: int = 460, height: int = 260):
+    """The basis test per layer: the neuron basis (red dot) against the random bases (grey bar from the
+    smallest to the largest value over the draws, tick at their mean); dropdowns choose network and statistic.
+
+    ``summary``: ``basis_summary(values, by=["variant", "layer", "depth"])`` reset to columns.
+    """
+    import altair as alt
+
+    data = summary.assign(measure=summary["statistic"].map(lambda s: MEASURES.get(s, s)))
+    data = data[["variant", "layer", "depth", "measure", "neuron", "random_mean", "random_min", "random_max",
+                 "z"]]
+    which = _dropdown("which", list(pd.unique(data["variant"])), "network ")
+    meas = _dropdown("stat", list(pd.unique(data["measure"])), "statistic ")
+    x = alt.X("layer:N", sort=alt.EncodingSortField(field="depth", op="min"), title="layer (input → output)")
+    base = alt.Chart(data, width=width, height=height, title=title).transform_filter(
+        "datum.variant == which && datum.measure == stat")
+    tips = ["layer:N", alt.Tooltip("neuron:Q", format=".3f"), alt.Tooltip("random_mean:Q", format=".3f"),
+            alt.Tooltip("random_min:Q", format=".3f"), alt.Tooltip("random_max:Q", format=".3f"),
+            alt.Tooltip("z:Q", format=".1f")]
+    spread = base.mark_rule(strokeWidth=6, opacity=0.5, color="grey").encode(
+        x=x, y=alt.Y("random_min:Q", title="value"), y2="random_max:Q", tooltip=tips)
+    mean = base.mark_tick(color="black", thickness=2, size=14).encode(x=x, y="random_mean:Q", tooltip=tips)
+    neuron = base.mark_point(filled=True, color="#d62728", size=70).encode(x=x, y="neuron:Q", tooltip=tips)
+    return alt.layer(spread, mean, neuron).add_params(which, meas)
+
+
+# --- tables for the chapter ------------------------------------------------------------------------------
+
+
+def sparsening_vs_decorrelation(layers: pd.DataFrame, skip_output: bool = True) -> pd.DataFrame:
+    """Per variant: Spearman's rho (and p) across layers between the share of zeros and the decorrelation
+    (the blog's second figure in one number). ``skip_output`` leaves out the last layer (a linear read-out
+    with no zeros), which would otherwise dominate the rank order."""
+    rows = []
+    for variant, g in layers.groupby("variant", sort=False):
+        g = g.sort_values("depth")
+        if skip_output:
+            g = g.iloc[:-1]
+        zeros, dec = 1 - g["nonzero"].to_numpy(), g["decorrelation"].to_numpy()
+        ok = np.isfinite(zeros) & np.isfinite(dec)
+        rho, p = (sps.spearmanr(zeros[ok], dec[ok]) if ok.sum() >= 3 and np.ptp(zeros[ok]) > 0
+                  else (np.nan, np.nan))
+        rows.append({"variant": variant, "layers": int(ok.sum()), "spearman_rho": float(rho), "p": float(p)})
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def local_code_table(local_codes_frame: pd.DataFrame) -> pd.DataFrame:
+    """Per variant and layer: local codes in the neuron basis against the random bases (mean and max over
+    draws), all and on-codes only, and the share of random bases with at least as many on-code units."""
+    lc = local_codes_frame
+    if lc.empty:
+        return pd.DataFrame()
+    keys = ["variant", "layer", "depth"]
+    neuron = lc[lc["basis"] == "neuron"].set_index(keys)
+    rnd = lc[lc["basis"] == "random"].merge(
+        neuron[["local_units_on"]].rename(columns={"local_units_on": "neuron_on"}).reset_index(), on=keys)
+    g = rnd.groupby(keys, sort=False)
+    out = pd.DataFrame({
+        "units": neuron["units"],
+        "neuron_local_units": neuron["local_units"],
+        "neuron_on_units": neuron["local_units_on"],
+        "random_local_units": g["local_units"].mean(),
+        "random_on_units": g["local_units_on"].mean(),
+        "random_on_units_max": g["local_units_on"].max(),
+        "share_random_on_ge": (g.apply(lambda d: (d["local_units_on"] >= d["neuron_on"]).mean(),
+                                       include_groups=False)),
+    })
+    return out.reset_index().sort_values(["variant", "depth"], kind="stable").set_index(["variant", "layer"])
+
+
+def advantage_table(basis: pd.DataFrame, layers: pd.DataFrame, statistic: str = "population_hoyer"
+                    ) -> pd.DataFrame:
+    """Per variant and layer: the neuron basis's advantage in ``statistic`` (neuron − mean of random bases,
+    and z over the draws) beside the share of non-zero activations and the local codes found (neuron basis).
+    """
+    summ = basis_summary(basis, by=["variant", "layer", "depth"]).reset_index()
+    summ = summ[summ["statistic"] == statistic].drop(columns="statistic")
+    cols = ["variant", "layer", "nonzero", "lc_units", "lc_units_on", "units"]
+    cols = [c for c in cols if c in layers.columns]
+    out = summ.merge(layers[cols], on=["variant", "layer"])
+    out = out.rename(columns={"neuron": f"neuron_{statistic}", "random_mean": f"random_{statistic}"})
+    keep = ["variant", "layer", "depth", "units", "nonzero", f"neuron_{statistic}", f"random_{statistic}",
+            "advantage", "z", "p", "lc_units", "lc_units_on"]
+    return out[[c for c in keep if c in out.columns]].sort_values(["variant", "depth"], kind="stable") \
+        .set_index(["variant", "layer"])
