@@ -29,6 +29,9 @@ __all__ = [
     "TABLE2",
     "KS_PAPER",
     "TABLE11",
+    "TABLE1_CONTRASTS",
+    "contrast_table",
+    "table1_settings",
     "summary_stats",
     "ks_table",
     "density_curves",
@@ -38,6 +41,12 @@ __all__ = [
     "fits_by",
     "compare_groups",
     "read_result",
+    "TRAININGS",
+    "training",
+    "final_rows",
+    "retrain",
+    "jitter_units",
+    "plot_activations",
 ]
 
 # ----------------------------------------------------------------------------------------------------
@@ -119,6 +128,25 @@ _T1 = [
 TABLE1 = pd.DataFrame(_T1, columns=["condition", "activation", "softmax", "dropout", "n_x", "stopping"])
 TABLE1["note"] = np.where(TABLE1["condition"].isin(list("OPQRS")), "our reading of the printed 'O-S' row", "")
 TABLE1 = TABLE1.set_index("condition")
+
+
+# Experiment 11: the paper's statements as pairs of Table 1 conditions, "fewer" < "more" (§3, Fig. 6). Each
+# row: the factor, the condition expected to have fewer local codes, the one with more, the source.
+TABLE1_CONTRASTS = pd.DataFrame(
+    [
+        ("softmax", "C", "A", "text: C < A"),
+        ("softmax", "D", "B", "text: D < B"),
+        ("softmax", "F", "E", "text: F < E"),
+        ("softmax", "H", "N", "softmax on ReLU nets (our pairing, one change)"),
+        ("large training set", "M", "N", "text: L, M, O–S (large data) lose LCs; M vs N is one change"),
+        ("early stopping on training accuracy", "L", "N", "finding 6 (one change: stopping rule)"),
+        ("early stopping on training accuracy", "F", "C", "finding 6 (one change: stopping rule)"),
+        ("early stopping on training accuracy", "I", "H", "finding 6 (one change: stopping rule)"),
+        ("ReLU instead of sigmoid", "H", "C", "text: H–S (ReLU) have no local codes (one change)"),
+        ("ReLU instead of sigmoid", "L", "E", "text: H–S (ReLU) have no local codes (one change)"),
+    ],
+    columns=["factor", "fewer", "more", "source"],
+)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -292,7 +320,8 @@ def fits_by(frame: pd.DataFrame, by: str | list[str], x: str, y: str) -> pd.Data
 
 
 def compare_groups(a, b) -> dict:
-    """Group ``b`` against a control ``a``: means, ``change`` = mean_b / mean_a − 1, Mann–Whitney U p-value.
+    """Group ``b`` against a control ``a``: means, ``difference`` = mean_b − mean_a, ``change`` = mean_b /
+    mean_a − 1 (NaN when mean_a is 0) and a Mann–Whitney U p-value.
 
     The U test (scipy ``mannwhitneyu``, two-sided) makes no normality assumption about counts of LCs.
     """
@@ -300,6 +329,7 @@ def compare_groups(a, b) -> dict:
     b = np.asarray(b, dtype=float).ravel()
     out = {"mean_a": float(a.mean()) if a.size else np.nan, "mean_b": float(b.mean()) if b.size else np.nan,
            "n_a": int(a.size), "n_b": int(b.size), "p": np.nan}
+    out["difference"] = out["mean_b"] - out["mean_a"]
     out["change"] = out["mean_b"] / out["mean_a"] - 1 if out["mean_a"] else np.nan
     if a.size >= 2 and b.size >= 2 and np.ptp(np.concatenate([a, b])) > 0:
         out["p"] = float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
@@ -316,3 +346,145 @@ def read_result(directory: str | Path, name: str) -> pd.DataFrame | None:
     if path.suffix == ".csv":
         return pd.read_csv(path)
     raise ValueError(f"read_result reads .parquet or .csv files; got {path.name!r}")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Sweeps → one network to look at
+# ----------------------------------------------------------------------------------------------------
+
+
+TRAININGS = ("book", "paper")
+
+
+def training(name: str = "book", **overrides) -> dict:
+    """Training settings for a sweep's ``base``: ``train.BOOK_DEFAULTS`` (``"book"``) or
+    ``train.PAPER_DEFAULTS`` (``"paper"``), with every override that is not None applied (``epochs=20``)."""
+    from . import train
+
+    if name not in TRAININGS:
+        raise ValueError(f"training must be one of {TRAININGS}; got {name!r}")
+    base = dict(train.BOOK_DEFAULTS if name == "book" else train.PAPER_DEFAULTS)
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return base
+
+
+def final_rows(history: pd.DataFrame) -> pd.DataFrame:
+    """Each network's last measurement (``final`` rows) of a ``train.sweep``/``train.train`` history."""
+    _check_columns(history, ["final"])
+    return history[history["final"]].reset_index(drop=True)
+
+
+def retrain(params: dict | list[dict], seeds: int | list[int], device: str | None = None):
+    """Train again the network(s) of a sweep that had these ``params`` (``base`` merged with the condition).
+
+    ``train.sweep`` gives repeat ``r`` the seed ``params["seed"] + r`` for both the network and its data; pass
+    those seeds. Every network draws from its own random streams, so networks trained again (here all in one
+    ensemble, which needs settings that differ only in per-network fields such as dropout) equal the sweep's
+    networks on the same device: their local codes can be shown without storing weights.
+    Returns ``(TrainResult, [Dataset per network])``.
+    """
+    from . import train
+
+    many = isinstance(params, list)
+    params_list = params if many else [params]
+    seeds_list = list(seeds) if isinstance(seeds, (list, tuple, np.ndarray)) else [seeds]
+    if len(params_list) != len(seeds_list):
+        raise ValueError(f"params and seeds must pair up; got {len(params_list)} and {len(seeds_list)}")
+    configs, datasets = [], []
+    for p, seed in zip(params_list, seeds_list, strict=True):
+        p = {k: v for k, v in p.items() if k != "seed"}
+        train_p = {k: v for k, v in p.items() if k in train.TRAIN_KEYS}
+        data_p = {k: v for k, v in p.items() if k not in train.TRAIN_KEYS}
+        if "hidden" in train_p:
+            h = train_p["hidden"]
+            train_p["hidden"] = (int(h),) if isinstance(h, (int, np.integer)) else tuple(int(x) for x in h)
+        datasets.append(train.code_data(**data_p, seed=int(seed)))
+        configs.append(train.TrainConfig.from_dict({**train_p, "seed": int(seed)}))
+    return train.train(datasets, configs, device=device), datasets
+
+
+def jitter_units(acts, labels, n_other: int = 4, max_units: int = 40) -> tuple[list[int], list[str]]:
+    """The units worth a jitterplot: every local-code unit (most codes first, at most ``max_units``), then
+    ``n_other`` units without one (highest top-class selectivity) for contrast. Returns columns and names
+    such as ``"unit 17 — on-code: class 3"``."""
+    from .selectivity import local_codes, unit_table
+
+    codes = local_codes(acts, labels)
+    per_unit = codes.groupby("unit").apply(
+        lambda g: ", ".join(f"{k}-code: class {c}" for k, c in zip(g["kind"], g["cls"], strict=True)),
+        include_groups=False,
+    )
+    order = codes["unit"].value_counts().sort_index().sort_values(ascending=False, kind="stable").index
+    units = [int(u) for u in order[:max_units]]
+    names = [f"unit {u} — {per_unit[u]}" for u in units]
+    if n_other > 0:
+        table = unit_table(acts, labels, k=min(100, len(labels)))
+        rest = table.drop(index=units, errors="ignore").sort_values("top_class_selectivity", ascending=False)
+        extra = [int(u) for u in rest.index[:n_other]]
+        units += extra
+        names += [f"unit {u} — no local code" for u in extra]
+    return units, names
+
+
+def plot_activations(result, datasets, network: int, layer: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
+    """Hidden activations and labels of one network of a ``retrain`` result, for ``jitter_units``/jitterplots.
+
+    The correctly classified training examples (the paper's definition), or every example when fewer than two
+    classes are classified correctly (an untrained smoke-scale network); the third value says which.
+    """
+    from . import train
+
+    data = datasets[network] if isinstance(datasets, (list, tuple)) else datasets
+    acts, labels = train.network_activations(result.ensemble, data, network=network, layer=layer)
+    if len(np.unique(labels)) >= 2:
+        return acts, labels, "correctly classified training examples"
+    acts, labels = train.network_activations(result.ensemble, data, network=network, layer=layer,
+                                             correct_only=False)
+    return acts, labels, "all training examples (fewer than two classes are classified correctly)"
+
+
+def contrast_table(frame: pd.DataFrame, value: str, contrasts: pd.DataFrame | None = None,
+                   by: str = "condition") -> pd.DataFrame:
+    """For every contrast (``fewer``, ``more`` conditions; default ``TABLE1_CONTRASTS``): both means, whether
+    the paper's direction holds (mean of ``fewer`` < mean of ``more``) and a two-sided Mann–Whitney U p-value.
+    Contrasts whose conditions are absent from ``frame`` get NaN means and ``holds`` = None."""
+    contrasts = TABLE1_CONTRASTS if contrasts is None else contrasts
+    _check_columns(frame, [by, value])
+    rows = []
+    for c in contrasts.itertuples(index=False):
+        a = frame.loc[frame[by] == c.fewer, value]
+        b = frame.loc[frame[by] == c.more, value]
+        res = compare_groups(a, b)
+        present = len(a) > 0 and len(b) > 0
+        rows.append({**c._asdict(), "mean_fewer": res["mean_a"], "mean_more": res["mean_b"],
+                     "holds": (res["mean_a"] < res["mean_b"]) if present else None, "p": res["p"]})
+    return pd.DataFrame(rows)
+
+
+STOP_RULES = {"steps": "budget", "val_loss": "val_loss", "train_acc": "train_acc"}
+
+
+def table1_settings(condition: str, n_x_small: int = 100, n_x_large: int = 1000, lr_sigmoid: float = 0.01,
+                    lr_relu: float = 0.01, dropout: float = 0.2) -> dict:
+    """The sweep settings of one experiment-11 condition (a letter of ``TABLE1``), for ``train.sweep``.
+
+    Table 1's "n_x 100" / "n_x = 1000" become ``n_x_small`` / ``n_x_large`` training codewords (10 classes);
+    "Dropout 20 %" becomes ``dropout``; the stopping rule maps to ``stop`` ("60,000 steps" is the epoch budget
+    of the sweep's base, "validation set loss" is Keras-style early stopping on a validation set, "training
+    accuracy" stops at the target training accuracy). ``lr_sigmoid``/``lr_relu`` are the step sizes.
+    """
+    if condition not in TABLE1.index:
+        raise ValueError(f"condition must be one of {list(TABLE1.index)}; got {condition!r}")
+    for name, n in (("n_x_small", n_x_small), ("n_x_large", n_x_large)):
+        if n < 10 or n % 10:
+            raise ValueError(f"{name} must be a positive multiple of 10 (10 classes); got {n}")
+    row = TABLE1.loc[condition]
+    n_x = n_x_small if row["n_x"] == 100 else n_x_large
+    return {
+        "activation": row["activation"],
+        "softmax": bool(row["softmax"]),
+        "dropout": float(dropout) if row["dropout"] else 0.0,
+        "n_per_class": n_x // 10,
+        "stop": STOP_RULES[row["stopping"]],
+        "lr": float(lr_sigmoid if row["activation"] == "sigmoid" else lr_relu),
+    }
