@@ -126,10 +126,12 @@ def test_runtime_estimate_and_projection():
     small = train.project_runtime([250], epochs=100)
     big = train.project_runtime([250], epochs=1000)
     assert big["seconds"] == pytest.approx(10 * small["seconds"])
-    assert (
-        train.project_runtime([5000], networks=10)["seconds"]
-        > train.project_runtime([100], networks=10)["seconds"]
-    )
+    # arithmetic-bound (slow device): wider networks cost more; launch-bound (tiny nets): the op count decides
+    slow = dict(networks=10, flops_per_s=1e9)
+    assert train.project_runtime([5000], **slow)["seconds"] > train.project_runtime([100], **slow)["seconds"]
+    fast = dict(networks=1, flops_per_s=1e15)
+    assert train.project_runtime([20], **fast)["seconds"] == train.project_runtime([40], **fast)["seconds"]
+    assert train.project_runtime([20, 20], **fast)["seconds"] > train.project_runtime([40], **fast)["seconds"]
 
 
 def test_bench_runs(capsys):

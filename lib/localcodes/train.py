@@ -1315,14 +1315,16 @@ def _group_key(task: _Task) -> str:
     return _canonical(p)
 
 
-def _chunks(tasks: list[_Task], max_networks: int) -> list[list[_Task]]:
+def _chunks(tasks: list[_Task], max_networks: int | Callable[[_Task], int]) -> list[list[_Task]]:
+    """Tasks grouped by ensemble structure, each group cut into ensembles of at most ``max_networks``."""
     groups: dict[str, list[_Task]] = {}
     for t in tasks:
         groups.setdefault(_group_key(t), []).append(t)
     out = []
     for members in groups.values():
-        for i in range(0, len(members), max_networks):
-            out.append(members[i : i + max_networks])
+        cap = max_networks(members[0]) if callable(max_networks) else max_networks
+        for i in range(0, len(members), cap):
+            out.append(members[i : i + cap])
     return out
 
 
@@ -1375,14 +1377,19 @@ def _part_key(chunk: list[_Task]) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def _auto_max_networks(task: _Task, device: torch.device) -> int:
-    """Networks per ensemble: enough to amortise per-step overhead, few enough to fit in memory."""
-    p = task.params
-    hidden = p.get("hidden", [500])
-    d_in = p.get("length", 784)
-    sizes = [d_in, *hidden, p.get("output_length", 50)]
+def _auto_max_networks(task: _Task, device: torch.device, data_fn: Callable[..., Dataset]) -> int:
+    """Networks per ensemble: enough to amortise per-step overhead, few enough to fit in memory.
+
+    Builds the task's data once to know its real sizes; counts parameters with optimiser state, a copy of the
+    data per network (worst case: each repeat has its own) and the activations of one evaluation chunk.
+    """
+    train_p, data_p = _split(task.params)
+    data = data_fn(**data_p, seed=task.seed)
+    hidden = list(TrainConfig.from_dict(train_p).hidden)
+    sizes = [data.X.shape[1], *hidden, data.targets.shape[1]]
     n_params = sum(a * b for a, b in itertools.pairwise(sizes))
-    per_net = 4 * (4 * n_params + 2 * (p.get("n_per_class", 100) * p.get("n_classes", 10)) * sum(sizes))
+    n_rows = sum(len(x) for x in (data.X, data.X_test, data.X_val) if x is not None)
+    per_net = 4 * (4 * n_params + n_rows * data.X.shape[1] + 2**24 // 8)
     budget = 8e9 if device.type == "cuda" else 1.5e9
     cap = 256 if device.type == "cuda" else 32
     return int(max(1, min(cap, budget // max(per_net, 1))))
@@ -1427,8 +1434,7 @@ def sweep(
 
     frames = []
     if todo:
-        cap = max_networks or _auto_max_networks(todo[0], dev)
-        chunks = _chunks(todo, cap)
+        chunks = _chunks(todo, max_networks or (lambda t: _auto_max_networks(t, dev, data_fn)))
         bar = tqdm(total=len(todo), disable=not progress, desc="networks", unit="net")
 
         def keep(chunk, frame):
@@ -1489,7 +1495,7 @@ def estimate_runtime(
         groups.setdefault(_group_key(t), []).append(t)
     rows = []
     for key, members in groups.items():
-        cap = max_networks or _auto_max_networks(members[0], dev)
+        cap = max_networks or _auto_max_networks(members[0], dev, data_fn)
         size = min(cap, len(members))
         n_chunks = math.ceil(len(members) / cap)
         train_p, data_p = _split(members[0].params)
