@@ -1415,7 +1415,9 @@ def sweep(
     list of dicts. ``base``: settings common to all (e.g. ``BOOK_DEFAULTS`` plus checkpoints). Keys that are
     :class:`TrainConfig` fields configure training; all others go to ``data_fn(**those, seed=...)`` (default
     :func:`code_data`; pass your own top-level function for other data, e.g. digits with hot pixels). Repeat
-    ``r`` uses ``seed + r`` for the network and its data (so conditions are paired by repeat).
+    ``r`` uses ``seed + r`` for the network and its data (so conditions are paired by repeat). ``data_fn`` is
+    called once per (data settings, seed) and ensemble: cache an expensive loader (``functools.lru_cache``).
+    Identical datasets are shared by the networks of an ensemble, different ones are stacked per network.
 
     Networks whose conditions differ only in per-network settings (dropout, noise, lr, budgets, seed) train in
     one ensemble of at most ``max_networks`` (default: from a memory estimate). Each finished ensemble is
