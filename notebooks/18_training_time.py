@@ -230,10 +230,10 @@ last = curves[(curves["n_hidden"] == h_max)].sort_values(["repeat", "epoch"]).gr
 res, datasets = A.retrain({**BASE, "hidden": [h_max], "checkpoints": []}, int(last["data_seed"]))
 assert res.final.loc[0, "lc_pairs"] == last["lc_pairs"], "the retrained network differs from the sweep's"
 acts, labels, which = A.plot_activations(res, datasets, 0)
-units, names = A.jitter_units(acts, labels, n_other=3, max_units=16)
+units, names = A.jitter_units(acts, labels, n_other=3, max_units=12)
 display(Markdown(f"{h_max} units after {int(last['epoch'])} epochs: {int(last['lc_pairs'])} local codes; "
                  f"points: {which}."))
-viz.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=25,
+viz.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=20,
                title=f"{h_max} hidden units, end of training")
 
 # %% [markdown]

@@ -183,10 +183,10 @@ for c in [c for c in ("B", "L") if c in P.conditions] or P.conditions[:1]:
     res, datasets = A.retrain({**BASE, **settings, "hidden": [sizes[0], P.second_layer]}, int(r["data_seed"]))
     assert res.final.loc[0, "lc_pairs"] == r["lc_pairs"], "the retrained network differs from the sweep's"
     acts, labels, which = A.plot_activations(res, datasets, 0, layer=0)
-    units, names = A.jitter_units(acts, labels, n_other=3, max_units=16)
+    units, names = A.jitter_units(acts, labels, n_other=3, max_units=12)
     display(Markdown(f"**Condition {c}** ({r['activation']}), first hidden layer: {int(r['lc_layer1'])} local codes "
                      f"(second layer {int(r['lc_layer2'])}); points: {which}."))
-    display(viz.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=25,
+    display(viz.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=20,
                            title=f"condition {c}, hidden layer 1"))
 
 # %% [markdown]

@@ -68,8 +68,9 @@ def test_first_reach_finds_the_first_crossing_per_row():
 
 def _two_groups(seed=0, n=120):
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({"dropout": np.repeat([0, 90], n),
-                         "lcs": np.r_[rng.poisson(18, n), rng.poisson(70, n)]})
+    return pd.DataFrame(
+        {"dropout": np.repeat([0, 90], n), "lcs": np.r_[rng.poisson(18, n), rng.poisson(70, n)]}
+    )
 
 
 def test_summary_stats_match_numpy():
@@ -114,8 +115,14 @@ def test_linear_fit_recovers_a_line_and_handles_degenerate_input():
     assert fit["r2"] > 0.9 and fit["p"] < 1e-10 and fit["n"] == 200
     assert np.isnan(A.linear_fit([1, 1, 1], [1, 2, 3])["gradient"])
     assert A.linear_fit([1, 2, 3], [5, 5, 5])["r2"] == 0.0
-    by = A.fits_by(pd.DataFrame({"g": [0] * 50 + [1] * 50, "x": np.r_[x[:50], x[:50]],
-                                 "y": np.r_[2 * x[:50], -3 * x[:50]]}), "g", "x", "y")
+    by = A.fits_by(
+        pd.DataFrame(
+            {"g": [0] * 50 + [1] * 50, "x": np.r_[x[:50], x[:50]], "y": np.r_[2 * x[:50], -3 * x[:50]]}
+        ),
+        "g",
+        "x",
+        "y",
+    )
     np.testing.assert_allclose(by["gradient"], [2, -3])
 
 
@@ -147,3 +154,162 @@ def test_paper_table2_means_lie_between_min_and_max():
 def test_table1_has_conditions_a_to_s():
     assert list(A.TABLE1.index) == [chr(c) for c in range(ord("A"), ord("S") + 1)]
     assert set(A.TABLE1["stopping"]) == {"steps", "val_loss", "train_acc"}
+
+
+def test_table1_settings_follow_the_table():
+    s = A.table1_settings("D", n_x_small=100, n_x_large=1000, lr_sigmoid=2.0, lr_relu=0.1)
+    assert s == {
+        "activation": "sigmoid",
+        "softmax": True,
+        "dropout": 0.2,
+        "n_per_class": 10,
+        "stop": "val_loss",
+        "lr": 2.0,
+    }
+    m = A.table1_settings("M", n_x_small=100, n_x_large=1000, lr_sigmoid=2.0, lr_relu=0.1)
+    assert (m["activation"], m["n_per_class"], m["stop"], m["lr"], m["dropout"]) == (
+        "relu",
+        100,
+        "budget",
+        0.1,
+        0,
+    )
+    assert A.table1_settings("L")["stop"] == "train_acc"
+    with pytest.raises(ValueError, match="condition must be one of"):
+        A.table1_settings("Z")
+    with pytest.raises(ValueError, match="n_x_small"):
+        A.table1_settings("A", n_x_small=15)
+
+
+def test_contrast_table_checks_the_papers_direction():
+    f = pd.DataFrame(
+        {"condition": ["A"] * 5 + ["C"] * 5 + ["M"] * 3, "lcs": [10, 11, 12, 13, 14, 1, 2, 3, 2, 1, 5, 5, 5]}
+    )
+    t = A.contrast_table(f, "lcs").set_index(["fewer", "more"])
+    assert bool(t.loc[("C", "A"), "holds"])
+    assert t.loc[("C", "A"), "p"] < 0.05
+    assert t.loc[("M", "N"), "holds"] is None  # N was not run
+    flipped = A.contrast_table(f.replace({"condition": {"A": "C", "C": "A"}}), "lcs").set_index(
+        ["fewer", "more"]
+    )
+    assert not flipped.loc[("C", "A"), "holds"]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# verdicts of the findings chapter
+
+
+def test_verdicts_follow_their_rules():
+    rng = np.random.default_rng(0)
+    drop = pd.DataFrame(
+        {"dropout %": np.repeat([0, 90], 30), "lc_pairs": np.r_[rng.poisson(2, 30), rng.poisson(40, 30)]}
+    )
+    assert A.verdict_dropout(drop)[0] == A.REPRODUCED
+    assert A.verdict_dropout(drop.assign(lc_pairs=drop["lc_pairs"][::-1].to_numpy()))[0] == A.NOT
+    assert A.verdict_dropout(None)[0] == A.NOT_RUN
+    comp = pd.DataFrame(
+        {"n_hidden": [250, 500], "control": [4.0, 10.0], "shuffled": [2.0, 1.0], "p": [0.2, 0.03]}
+    )
+    assert A.verdict_memorisation(comp)[0] == A.REPRODUCED
+    assert A.verdict_memorisation(comp.assign(p=[0.2, 0.3]))[0] == A.PARTLY
+    assert A.verdict_memorisation(comp.assign(shuffled=[5.0, 12.0]))[0] == A.NOT
+    tests = pd.DataFrame({"n_hidden": [100, 100, 1000, 1000], "difference": [-1.0, -2.0, 1.0, 3.0]})
+    assert A.verdict_noise(tests)[0] == A.REPRODUCED
+    assert A.verdict_noise(tests.assign(difference=[-3.0, -2.0, -1.0, 0.0]))[0] == A.PARTLY
+    assert A.verdict_noise(tests.assign(difference=[3.0, 2.0, -1.0, 0.0]))[0] == A.NOT
+    turning = pd.DataFrame(
+        {"turning_point": [100.0, 110.0, np.nan], "train_acc_99": [90.0, 100.0, 80.0], "epochs": [225.0] * 3}
+    )
+    assert A.verdict_stopping(turning)[0] == A.REPRODUCED
+    assert A.verdict_stopping(turning, tolerance=0.01)[0] == A.PARTLY
+    fits = pd.DataFrame(
+        {
+            "accuracy": ["classification"] * 2,
+            "n_hidden": [250, 500],
+            "gradient": [30.0, -5.0],
+            "r2": [0.4, 0.1],
+            "p": [0.001, 0.2],
+        }
+    )
+    assert A.verdict_generalisation(fits)[0] == A.REPRODUCED
+    assert A.verdict_generalisation(fits.assign(p=[0.5, 0.5]))[0] == A.NOT
+
+
+def test_combined_verdicts():
+    assert A.combine_verdicts([A.REPRODUCED, A.NOT_RUN]) == A.REPRODUCED
+    assert A.combine_verdicts([A.REPRODUCED, A.NOT]) == A.PARTLY
+    assert A.combine_verdicts([A.NOT, A.NOT]) == A.NOT
+    assert A.combine_verdicts([A.NOT_RUN]) == A.NOT_RUN
+
+
+def test_findings_table_reads_stored_results_and_says_not_run_when_absent(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    from localcodes.results import results_dir, write_parquet
+
+    ev, per = A.findings_table("smoke")
+    assert (ev["verdict"] == A.NOT_RUN).all() and (per["verdict"] == A.NOT_RUN).all()
+    comp = pd.DataFrame({"n_hidden": [250], "control": [4.0], "shuffled": [1.0], "p": [0.01]})
+    write_parquet(results_dir("smoke", "21_memorisation") / "compare.parquet", comp)
+    ev, per = A.findings_table("smoke")
+    assert per.set_index("finding").loc[2, "verdict"] == A.REPRODUCED
+    assert per.set_index("finding").loc[4, "verdict"] == A.NOT_RUN
+
+
+# ------------------------------------------------------------------------------------------------------------
+# a sweep's network trained again is the same network
+
+
+def test_retrain_gives_the_sweeps_network(tmp_path):
+    from localcodes import train
+
+    base = {**A.training("book", epochs=4), "hidden": [8], "n_per_class": 4, "seed": 3}
+    hist = train.sweep({"dropout": [0.0, 0.5]}, repeats=2, store=tmp_path / "s", base=base, progress=False)
+    final = A.final_rows(hist).sort_values(["dropout", "repeat"]).reset_index(drop=True)
+    res, data = A.retrain(
+        [{**base, "dropout": float(d)} for d in final["dropout"]], [int(s) for s in final["data_seed"]]
+    )
+    for col in ("train_loss", "train_acc", "lc_pairs"):
+        np.testing.assert_allclose(res.final[col].to_numpy(), final[col].to_numpy(), rtol=1e-5)
+    acts, labels, which = A.plot_activations(res, data, 0)
+    assert acts.shape[0] == len(labels) and acts.shape[1] == 8 and which
+
+
+def test_jitter_units_lists_local_code_units_first():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 20)
+    acts = rng.uniform(0, 1, (60, 6))
+    acts[labels == 2, 4] += 5  # unit 4: an on-code for class 2
+    units, names = A.jitter_units(acts, labels, n_other=2)
+    assert units[0] == 4 and "on-code: class 2" in names[0]
+    assert len(units) == 3 and all("no local code" in n for n in names[1:])
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the chapters execute at smoke scale
+
+CHAPTERS = [
+    "16_dropout",
+    "17_activation_noise",
+    "18_training_time",
+    "19_four_layer",
+    "21_memorisation",
+    "29_findings",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_runs_at_smoke_scale(name, tmp_path, monkeypatch):
+    from localcodes import book
+
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path / "results"))
+    out = book.run_chapter(name, "smoke", out_dir=tmp_path, progress=False)
+    import nbformat
+
+    nb = nbformat.read(out, as_version=4)
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"
+    ]
+    assert not errors
+    if name != "29_findings":
+        assert (tmp_path / "results" / "smoke" / name / "provenance.json").exists()

@@ -488,3 +488,183 @@ def table1_settings(condition: str, n_x_small: int = 100, n_x_large: int = 1000,
         "stop": STOP_RULES[row["stopping"]],
         "lr": float(lr_sigmoid if row["activation"] == "sigmoid" else lr_relu),
     }
+
+
+# ----------------------------------------------------------------------------------------------------
+# The seven findings of paper 000 (§1.1): verdicts computed from the chapters' stored results
+# ----------------------------------------------------------------------------------------------------
+
+FINDINGS = {
+    1: "LCs related to lower within-class variance than between-class variance in input",
+    2: "LCs related to a NN internalising a rule",
+    3: "No. of LCs related to difficulty of the problem and the computing power of the NN, with different "
+       "behaviour for under- and over-resourced NNs",
+    4: "Large values of dropout increases LCs",
+    5: "LCs correlate with generalisation performance",
+    6: "Large data-sets, softmax and aggressive early stopping reduce the number of LCs",
+    7: "Monitoring the number of LCs can be useful for figuring out when to stop training",
+}
+REPRODUCED, PARTLY, NOT, NOT_RUN = "reproduced", "partly", "not reproduced", "not run"
+ALPHA = 0.05
+
+
+def verdict_dropout(final: pd.DataFrame | None) -> tuple[str, str]:
+    """Finding 4 from experiment 8 (``16_dropout/final.parquet``: ``dropout %``, ``lc_pairs``): reproduced
+    when the largest rate has more LCs on average than the smallest and a KS test separates them (p < 0.05);
+    partly when only the mean is higher."""
+    if final is None or final.empty or final["dropout %"].nunique() < 2:
+        return NOT_RUN, "no results with two or more dropout rates"
+    lo, hi = final["dropout %"].min(), final["dropout %"].max()
+    a = final.loc[final["dropout %"] == lo, "lc_pairs"]
+    b = final.loc[final["dropout %"] == hi, "lc_pairs"]
+    p = float(stats.ks_2samp(a, b).pvalue) if len(a) and len(b) else np.nan
+    detail = f"mean LCs {a.mean():.1f} at {lo} % vs {b.mean():.1f} at {hi} % dropout (KS p = {p:.2g})"
+    if b.mean() > a.mean() and p < ALPHA:
+        return REPRODUCED, detail
+    return (PARTLY if b.mean() > a.mean() else NOT), detail
+
+
+def verdict_memorisation(compare: pd.DataFrame | None) -> tuple[str, str]:
+    """Finding 2 from experiment 13 (``21_memorisation/compare.parquet``: ``n_hidden, control, shuffled, p``):
+    reproduced when shuffled targets give fewer LCs for every hidden size and significantly (Mann–Whitney
+    p < 0.05) for at least one; partly when fewer but never significantly."""
+    if compare is None or compare.empty:
+        return NOT_RUN, "no results"
+    fewer = compare["shuffled"] < compare["control"]
+    detail = "; ".join(f"{int(r.n_hidden)} units: {r.control:.1f} → {r.shuffled:.1f} (p = {r.p:.2g})"
+                       for r in compare.itertuples())
+    if fewer.all() and (compare["p"] < ALPHA).any():
+        return REPRODUCED, detail
+    return (PARTLY if fewer.any() else NOT), detail
+
+
+def verdict_noise(tests: pd.DataFrame | None) -> tuple[str, str]:
+    """Finding 3 (under- vs over-resourced) from experiment 9 (``17_activation_noise/tests.parquet``:
+    ``n_hidden, sigma, difference, p``): reproduced when noise lowers the LCs of the smallest network and
+    raises those of the largest (mean difference over σ > 0), partly when only the ordering holds (the
+    smallest changes less favourably than the largest)."""
+    if tests is None or tests.empty or tests["n_hidden"].nunique() < 2:
+        return NOT_RUN, "no results with two or more hidden sizes"
+    by = tests.groupby("n_hidden")["difference"].mean()
+    small, large = by.iloc[0], by.iloc[-1]
+    detail = (f"mean change of LCs with noise: {by.index[0]} units {small:+.2f}, {by.index[-1]} units "
+              f"{large:+.2f}")
+    if small < 0 < large:
+        return REPRODUCED, detail
+    return (PARTLY if small < large else NOT), detail
+
+
+def verdict_generalisation(fits: pd.DataFrame | None) -> tuple[str, str]:
+    """Finding 5 from experiment 10 (``18_training_time/fits.parquet``: ``accuracy, n_hidden, gradient, p``):
+    reproduced when the LCs-vs-test-classification-accuracy fits have positive gradients with p < 0.05 for at
+    least half of the hidden sizes, partly when at least one does."""
+    if fits is None or fits.empty:
+        return NOT_RUN, "no results"
+    cls = fits[fits["accuracy"] == "classification"]
+    good = (cls["gradient"] > 0) & (cls["p"] < ALPHA)
+    detail = "; ".join(f"{int(r.n_hidden)} units: gradient {r.gradient:.1f} (R² {r.r2:.2f}, p = {r.p:.2g})"
+                       for r in cls.itertuples())
+    if len(cls) and good.sum() >= max(1, len(cls) / 2):
+        return REPRODUCED, detail
+    return (PARTLY if good.any() else NOT), detail
+
+
+def verdict_conditions(contrasts: pd.DataFrame | None) -> tuple[str, str]:
+    """Finding 6 from experiment 11 (``19_four_layer/contrasts.parquet``: ``factor, holds``): for each of
+    large training set, softmax and early stopping on training accuracy, does the paper's direction hold in
+    most of its testable contrasts? All three: reproduced; one or two: partly."""
+    if contrasts is None or contrasts.empty:
+        return NOT_RUN, "no results"
+    factors = ["large training set", "softmax", "early stopping on training accuracy"]
+    known = contrasts.dropna(subset=["holds"])
+    parts, ok = [], 0
+    for f in factors:
+        k = known[known["factor"] == f]
+        if not len(k):
+            parts.append(f"{f}: not run")
+            continue
+        held = int(k["holds"].astype(bool).sum())
+        ok += held > len(k) / 2
+        parts.append(f"{f}: {held}/{len(k)} contrasts hold")
+    tested = sum("not run" not in p for p in parts)
+    if tested == 0:
+        return NOT_RUN, "; ".join(parts)
+    if ok == len(factors):
+        return REPRODUCED, "; ".join(parts)
+    return (PARTLY if ok else NOT), "; ".join(parts)
+
+
+def verdict_stopping(turning: pd.DataFrame | None, tolerance: float = 0.25) -> tuple[str, str]:
+    """Finding 7 from experiment 10 (``18_training_time/turning.parquet``: ``turning_point, train_acc_99,
+    epochs``): reproduced when most networks have a turning point and it lies within ``tolerance`` of the
+    training run of the epoch of 99 % training accuracy (median over networks); partly when turning points
+    exist but further away."""
+    if turning is None or turning.empty:
+        return NOT_RUN, "no results"
+    found = turning["turning_point"].notna().mean()
+    both = turning.dropna(subset=["turning_point", "train_acc_99"])
+    if not len(both):
+        return NOT, f"turning points found for {found:.0%} of networks; none also reach 99 % train accuracy"
+    gap = ((both["turning_point"] - both["train_acc_99"]).abs() / both["epochs"]).median()
+    detail = (f"turning point found for {found:.0%} of networks; median distance to 99 % training accuracy "
+              f"{gap:.0%} of the run")
+    if found >= 0.5 and gap <= tolerance:
+        return REPRODUCED, detail
+    return PARTLY, detail
+
+
+def combine_verdicts(verdicts: list[str]) -> str:
+    """One verdict from several pieces of evidence: all reproduced → reproduced; none run → not run; all run
+    ones "not reproduced" → not reproduced; otherwise partly."""
+    run = [v for v in verdicts if v != NOT_RUN]
+    if not run:
+        return NOT_RUN
+    if all(v == REPRODUCED for v in run):
+        return REPRODUCED
+    if all(v == NOT for v in run):
+        return NOT
+    return PARTLY
+
+
+# (finding, evidence, chapter, file, verdict function): what the findings chapter reads, in one place
+EVIDENCE = [
+    (2, "experiment 13: shuffled targets give fewer LCs", "21_memorisation", "compare.parquet",
+     verdict_memorisation),
+    (3, "experiment 9: noise helps over-resourced, hurts under-resourced NNs", "17_activation_noise",
+     "tests.parquet", verdict_noise),
+    (4, "experiment 8: more LCs with large dropout (mean, KS test)", "16_dropout", "final.parquet",
+     verdict_dropout),
+    (5, "experiment 10: LCs vs test accuracy fits (Table 11)", "18_training_time", "fits.parquet",
+     verdict_generalisation),
+    (6, "experiment 11: large data, softmax, early stopping (Table 1 contrasts)", "19_four_layer",
+     "contrasts.parquet", verdict_conditions),
+    (7, "experiment 10: LC turning point vs 99 % training accuracy", "18_training_time", "turning.parquet",
+     verdict_stopping),
+]
+
+
+def findings_table(scale: str, evidence: list | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Verdicts on paper 000's seven findings from the results stored at ``scale``.
+
+    Returns ``(evidence_rows, per_finding)``: one row per piece of evidence (``finding, evidence, chapter,
+    file, verdict, detail``; a missing file gives "not run") and one row per finding with the combined
+    verdict (``combine_verdicts``). ``evidence`` defaults to ``EVIDENCE``.
+    """
+    from .results import results_dir
+
+    rows = []
+    for finding, label, chapter, name, judge in evidence or EVIDENCE:
+        frame = read_result(results_dir(scale, chapter, create=False), name)
+        verdict, detail = judge(frame)
+        if frame is None:
+            detail = f"results/{scale}/{chapter}/{name} not found (localcodes run {chapter} --scale {scale})"
+        rows.append({"finding": finding, "evidence": label, "chapter": chapter, "file": name,
+                     "verdict": verdict, "detail": detail})
+    ev = pd.DataFrame(rows)
+    per = []
+    for k, statement in FINDINGS.items():
+        mine = ev[ev["finding"] == k]
+        per.append({"finding": k, "statement": statement,
+                    "verdict": combine_verdicts(mine["verdict"].tolist()) if len(mine) else NOT_RUN,
+                    "evidence": len(mine)})
+    return ev, pd.DataFrame(per)
