@@ -19,6 +19,7 @@ proposal carried out: prune ``W ⊙ P`` after training and measure accuracy and 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -59,6 +60,7 @@ __all__ = [
     "paired_clustering_tests",
     "image_level_test",
     "implied_df",
+    "score_ranks",
     "prune_by_magnitude",
     "wiring_lengths",
     "pruning_curve",
@@ -797,18 +799,25 @@ def implied_df(t: float, p: float) -> float:
 # --- sparsifying W ⊙ P after training (the README's proposal) -----------------------------------------------
 
 
-def prune_by_magnitude(scores: torch.Tensor, keep: float) -> torch.Tensor:
+def score_ranks(scores: torch.Tensor) -> torch.Tensor:
+    """Rank of every connection of (…, K, K) scores within its matrix, 0 for the largest (ties: the earlier
+    position ranks first, on every device). ``ranks < n`` keeps the n largest; sort once, prune many times."""
+    flat = scores.reshape(*scores.shape[:-2], -1)
+    order = torch.sort(flat, dim=-1, descending=True, stable=True).indices
+    ranks = torch.empty_like(order)
+    ranks.scatter_(-1, order, torch.arange(flat.shape[-1], device=flat.device).expand_as(order))
+    return ranks.reshape(scores.shape)
+
+
+def prune_by_magnitude(scores: torch.Tensor, keep: float, ranks: torch.Tensor | None = None) -> torch.Tensor:
     """Boolean mask (…, K, K) keeping the ``keep`` fraction of each matrix's connections with the largest
-    scores (``round(keep · K²)`` of them, ties broken by position so the count is exact)."""
+    scores (``round(keep · K²)`` of them, ties broken by position so the count is exact). Pass
+    ``ranks=score_ranks(scores)`` to prune one matrix at many fractions without sorting again."""
     if not 0.0 <= keep <= 1.0:
         raise ValueError(f"keep must be a fraction in [0, 1]; got {keep}")
-    flat = scores.reshape(*scores.shape[:-2], -1)
-    n = int(round(keep * flat.shape[-1]))
-    mask = torch.zeros_like(flat, dtype=torch.bool)
-    if n > 0:  # a stable sort: among equal scores the earlier position wins, on every device
-        top = torch.sort(flat, dim=-1, descending=True, stable=True).indices[..., :n]
-        mask.scatter_(-1, top, True)
-    return mask.reshape(scores.shape)
+    ranks = score_ranks(scores) if ranks is None else ranks
+    n = int(round(keep * scores.shape[-1] * scores.shape[-2]))
+    return ranks < n
 
 
 def wiring_lengths(
@@ -861,8 +870,9 @@ def pruning_curve(
         if criterion not in ("magnitude", "magnitude x prior"):
             raise ValueError(f"criteria must be among ('magnitude', 'magnitude x prior'); got {criterion!r}")
         scores = w_eff.abs() * (prior_lin if criterion == "magnitude x prior" else 1.0)
+        ranks = score_ranks(scores)
         for keep in fractions:
-            mask = prune_by_magnitude(scores, keep)
+            mask = prune_by_magnitude(scores, keep, ranks)
             w = w_eff * mask
             wires = {k: v.cpu().numpy() for k, v in wiring_lengths(w_eff, mask, dist).items()}
             pre_cal = head.lp(h_calib, weight=w)
@@ -938,10 +948,25 @@ def _key(config: dict) -> str:
     return hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+@contextlib.contextmanager
+def _quiet_fetch():
+    """Silence pooch's "Downloading …" lines while ``load_digits`` tries (offline: fails) to download."""
+    import logging
+
+    logger = logging.getLogger("pooch")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _lenet_data(n_train: int, n_test: int, data_seed: int, device: torch.device):
     from . import data
 
-    tr, te = data.load_digits("train"), data.load_digits("test")
+    with _quiet_fetch():
+        tr, te = data.load_digits("train"), data.load_digits("test")
     n_cls = tr.n_classes
     tr = data.balanced_subset(tr, max(1, n_train // n_cls), seed=data_seed)
     te = data.balanced_subset(
@@ -980,10 +1005,12 @@ def _alexnet_data(
 ):
     from . import nets
 
-    model, info = nets.trained_alexnet(scale, device=device)
+    with _quiet_fetch():
+        model, info = nets.trained_alexnet(scale, device=device)
     out = []
     for split, n in (("train", n_train), ("test", n_test)):
-        imgs = nets.image_data(scale, split)
+        with _quiet_fetch():
+            imgs = nets.image_data(scale, split)
         labels = imgs.labels.numpy()
         per = min(max(1, n // len(imgs.class_names)), int(np.bincount(labels).min()))
         order = np.random.default_rng(data_seed).permutation(len(labels))
@@ -1011,13 +1038,14 @@ def run_experiment(
     momentum: float = 0.5,
     weight_decay: float = 0.01,
     optimizer: str = "sgd",
-    prune_fractions: Sequence[float] = (1.0, 0.5, 0.3, 0.2, 0.15, 0.1, 0.07, 0.05, 0.03, 0.02, 0.01),
+    prune_fractions: Sequence[float] = (1.0, 0.5, 0.3, 0.2, 0.1, 0.05, 0.03, 0.02, 0.01, 0.005, 0.002),
     n_calib: int = 2000,
     data_seed: int = 0,
     device=None,
     cache: bool = True,
     progress: bool = True,
-) -> LPResult:
+    cached_only: bool = False,
+) -> LPResult | None:
     """Train every (arm, seed) member of ``network`` as one stack, evaluate, and measure; cached and
     resumable.
 
@@ -1025,7 +1053,8 @@ def run_experiment(
     ``n_test`` test images); ``alexnet``: the head (fc6 → LP/fc7 → BN → fc8) retrained on the frozen
     convolutional features of ``nets.trained_alexnet(scale)``. Results go to
     ``results/<scale>/50_locality_prior/<network>-<key>/`` (a rerun with the same settings loads them; an
-    interrupted run resumes from its last finished epoch)."""
+    interrupted run resumes from its last finished epoch). ``cached_only=True`` returns the cached result or
+    None, computing nothing."""
     if network not in NETWORKS:
         raise ValueError(f"network must be one of {NETWORKS}; got {network!r}")
     members = _members(list(arms), list(seeds))
@@ -1052,6 +1081,8 @@ def run_experiment(
     bundle = folder / "result.pt"
     if cache and bundle.exists():
         return _load_result(folder)
+    if cached_only:  # e.g. a book-scale chapter asking whether paper-scale results were computed
+        return None
 
     t0 = time.perf_counter()
     if network == "lenet":
@@ -1187,43 +1218,41 @@ def prior_chart(side: int = 7, decays: Sequence[str] = tuple(DECAYS), title: str
     prior ``P[neuron, :]`` on the grid. Keep side small (side⁴ · len(decays) rows of inline data)."""
     import altair as alt
 
-    xy = grid_coords(side).long().numpy()
+    k = side * side
     rows = []
     for decay in decays:
         p = grid_prior(side, decay).numpy()
-        k = np.arange(side * side)
-        nn_, kk = np.meshgrid(k, k, indexing="ij")
-        rows.append(
-            pd.DataFrame(
-                {
-                    "decay": decay,
-                    "neuron": nn_.ravel(),
-                    "row": xy[kk.ravel(), 0],
-                    "col": xy[kk.ravel(), 1],
-                    "prior": p.ravel().round(4),
-                }
-            )
-        )
+        nn_, kk = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+        rows.append(pd.DataFrame({"d": decay, "n": nn_.ravel(), "k": kk.ravel(), "p": p.ravel().round(3)}))
     df = pd.concat(rows, ignore_index=True)
+    centre = (side // 2) * side + side // 2
     neuron = alt.param(
-        name="neuron",
-        value=(side * side) // 2,
-        bind=alt.binding_range(min=0, max=side * side - 1, step=1, name="neuron "),
+        name="neuron", value=centre, bind=alt.binding_range(min=0, max=k - 1, step=1, name="neuron ")
     )
     decay = alt.param(
         name="decay", value=decays[0], bind=alt.binding_select(options=list(decays), name="decay ")
     )
     return (
         alt.Chart(df, title=title or f"incoming prior of one neuron on the {side}x{side} grid")
+        .add_params(neuron, decay)
+        .transform_filter((alt.datum.n == neuron) & (alt.datum.d == decay))
+        .transform_calculate(
+            row=f"floor(datum.k / {side})",
+            col=f"datum.k % {side}",
+            which="datum.k == datum.n ? 'the neuron' : ''",
+        )
         .mark_rect()
         .encode(
             x=alt.X("col:O", title="grid column"),
             y=alt.Y("row:O", title="grid row"),
-            color=alt.Color("prior:Q", scale=alt.Scale(domain=[0, 1], scheme="viridis"), title="P"),
-            tooltip=["row:O", "col:O", alt.Tooltip("prior:Q", format=".3f")],
+            color=alt.Color("p:Q", scale=alt.Scale(domain=[0, 1], scheme="viridis"), title="P"),
+            tooltip=[
+                alt.Tooltip("row:O"),
+                alt.Tooltip("col:O"),
+                alt.Tooltip("p:Q", title="P", format=".3f"),
+                alt.Tooltip("which:N", title=" "),
+            ],
         )
-        .add_params(neuron, decay)
-        .transform_filter((alt.datum.neuron == neuron) & (alt.datum.decay == decay))
         .properties(width=260, height=260)
     )
 
