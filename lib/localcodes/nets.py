@@ -266,7 +266,17 @@ def image_data(scale: str, split: str = "train") -> ImageData:
 @functools.lru_cache(maxsize=2)
 def _load(split: str) -> data.Digits:
     """``data.load_digits`` once per process and split (each call may first try, and fail, to download)."""
-    return data.load_digits(split)
+    import logging
+
+    import pooch
+
+    log = pooch.get_logger()  # its "Downloading file …" line would land in every chapter's output
+    level = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        return data.load_digits(split)
+    finally:
+        log.setLevel(level)
 
 
 @functools.lru_cache(maxsize=1)

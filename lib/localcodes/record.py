@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
@@ -40,6 +41,8 @@ __all__ = [
     "record",
     "read_table",
     "measure_table",
+    "read_units",
+    "alexnet_tables",
     "main",
     "selectivity_main",
     "bench_main",
@@ -475,6 +478,98 @@ def measure_table(
             for name in layers:
                 accs[name].update(f["acts"][name][i : i + step], y)
     return {name: (acc.unit_table(), acc.local_codes()) for name, acc in accs.items()}
+
+
+def read_units(path: str | Path, layer: str, units=None) -> tuple[np.ndarray, np.ndarray]:
+    """Activations of some units of one layer over all rows (the tall chunks make this cheap) and the labels."""
+    import h5py
+
+    meta = read_table(path)
+    if layer not in meta["units"]:
+        raise ValueError(f"layer {layer!r} is not in {path}; it holds {list(meta['units'])}")
+    with h5py.File(path, "r") as f:
+        ds = f["acts"][layer]
+        if units is None:
+            acts = ds[:]
+        else:
+            units = np.asarray(units, dtype=np.int64)
+            bad = units[(units < 0) | (units >= ds.shape[1])]
+            if bad.size:
+                raise ValueError(f"units {bad.tolist()} out of range 0..{ds.shape[1] - 1} for layer {layer!r}")
+            uniq, inverse = np.unique(units, return_inverse=True)  # h5py reads increasing, unique columns
+            acts = ds[:, uniq][:, inverse]
+        return acts, f["labels"][:]
+
+
+CHAPTER = "30_alexnet_selectivity"
+
+
+def alexnet_tables(
+    scale: str = "book",
+    layers: list[str] | tuple[str, ...] = nets.LAYER_ORDER,
+    ks: tuple[int, ...] = (100, 60),
+    split: str = "train",
+    weights: str | Path | None = None,
+    image_folder: str | Path | None = None,
+    input_size: int = 224,
+    batch_size: int = 256,
+    device=None,
+    progress: bool = True,
+) -> dict:
+    """The AlexNet chapter's data: record the activation table of ``layers`` (correct images only) and measure
+    every unit at each precision ``k``; all cached under ``results/<scale>/30_alexnet_selectivity``.
+
+    With ``weights`` and ``image_folder`` (torchvision-format AlexNet weights and an ImageNet-style folder) the
+    real network runs on the user's images; otherwise ``nets.trained_alexnet(scale)`` on ``nets.image_data(scale,
+    split)``. Returns {"path", "meta", "info", "class_names", "tables": {k: {layer: DataFrame}}, "codes":
+    {layer: DataFrame}, "labels"}.
+    """
+    from . import results
+
+    if (weights is None) != (image_folder is None):
+        raise ValueError("give both weights and image_folder (the real AlexNet on your images), or neither")
+    folder = results.results_dir(scale, CHAPTER)
+    if weights is not None:
+        images = ImageFolder(image_folder, size=input_size)
+        state = torch.load(weights, map_location="cpu", weights_only=True) if Path(weights).exists() else {}
+        fc8 = state.get("classifier.6.weight") if isinstance(state, dict) else None
+        model = nets.AlexNet(num_classes=int(fc8.shape[0]) if fc8 is not None else 1000, pool_size=6)
+        nets.load_weights(model, weights)
+        model = model.to(results.pick_device(device)).eval()
+        info = {"dataset": images.name, "source": images.source, "input_size": input_size,
+                "classes": images.class_names, "weights": str(weights)}
+    else:
+        model, info = nets.trained_alexnet(scale, device=device)
+        images = nets.image_data(scale, split)
+    identity = model_identity(model, **{k: v for k, v in info.items() if k in ("dataset", "weights")})
+    tag = f"{identity['weights_sha256'][:12]}_{split if weights is None else 'folder'}"
+    path = record(model, list(layers), images, folder / f"activations_{tag}.h5", batch_size=batch_size,
+                  device=device, model_info=identity, progress=progress)
+    meta = read_table(path)
+    tables: dict[int, dict] = {}
+    codes: dict[str, pd.DataFrame] = {}
+    code_cache = folder / f"local_codes_{tag}.parquet"
+    for i, k in enumerate(ks):
+        cache = folder / f"units_{tag}_k{k}.parquet"
+        if not cache.exists() or (i == 0 and not code_cache.exists()):
+            measured = measure_table(path, list(layers), k=min(k, meta["n_rows"]), device=device, progress=progress)
+            results.write_parquet(cache, pd.concat({n: t for n, (t, _) in measured.items()}, names=["layer", "unit"]))
+            if i == 0:  # local codes do not depend on k
+                results.write_parquet(code_cache, pd.concat({n: c for n, (_, c) in measured.items()},
+                                                            names=["layer", "row"]))
+        both = pd.read_parquet(cache)
+        tables[k] = {name: both.loc[name] for name in layers}
+    code_frame = pd.read_parquet(code_cache)
+    for name in layers:
+        present = name in code_frame.index.get_level_values(0)
+        codes[name] = (code_frame.loc[name] if present else code_frame.iloc[:0]).reset_index(drop=True)
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        labels = f["labels"][:]
+    class_names = list(images.class_names)
+    return {"path": path, "meta": meta, "info": info, "class_names": class_names, "tables": tables,
+            "codes": codes, "labels": labels}
 
 
 # --- command line ---------------------------------------------------------------------------------------------
