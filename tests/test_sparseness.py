@@ -238,3 +238,148 @@ def test_local_codes_of_conv_maps_take_the_spatial_max_after_rotating():
     q = sp.random_bases(4, 2, seed=0)
     rotated = torch.einsum("nchw,ck->nkhw", maps, q[1]).amax((2, 3))
     assert res.loc[2, "codes"] == len(local_codes(rotated, labels))
+
+
+def test_fused_statistics_equal_the_separate_functions():
+    x = torch.relu(torch.randn(3, 70, 25, generator=torch.Generator().manual_seed(6), dtype=torch.float64))
+    x[0, :, 3] = 0  # a dead unit: NaN lifetime values
+    for dim in (-1, -2):
+        fused = sp._stats_along(x, dim, sp.STATISTICS)
+        for name, fn in sp.STATISTICS.items():
+            torch.testing.assert_close(fused[name], fn(x, dim=dim), equal_nan=True)
+
+
+# --- whole networks and the chapter -------------------------------------------------------------------------
+
+
+def test_layer_maps_keep_conv_maps_and_survive_inplace_relu():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3), torch.nn.ReLU(inplace=True), torch.nn.Flatten(),
+                                torch.nn.Linear(3 * 4 * 4, 5))
+    x = torch.randn(7, 1, 6, 6)
+    maps, out = sp.layer_maps(model, {"conv": "0", "relu": "1", "fc": "3"}, x, batch_size=3, device="cpu")
+    pre = model[0](x)
+    assert maps["conv"].shape == (7, 3, 4, 4)
+    torch.testing.assert_close(maps["conv"], pre)  # not overwritten by the in-place ReLU that follows
+    torch.testing.assert_close(maps["relu"], torch.relu(pre))
+    torch.testing.assert_close(out, model(x))
+    torch.testing.assert_close(maps["fc"], out)
+    with pytest.raises(ValueError, match="not modules"):
+        sp.layer_maps(model, ["9"], x)
+
+
+def test_lenet_layers_follow_the_locality_lenet():
+    from localcodes import locality
+
+    net = sp._new_lenet("linear", 10, seed=3).eval()
+    x = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        acts = sp.lenet_layers(net, x)
+        torch.testing.assert_close(acts["out"], net(x))
+    assert [tuple(a.shape[1:]) for a in acts.values()] == [(10, 12, 12), (20, 4, 4), (49,), (49,), (10,)]
+    assert (acts["conv1"] >= 0).all() and (acts["fc2"] >= 0).all()
+    # seeded like the locality experiment's members: same seed, same weights
+    again = sp._new_lenet("linear", 10, seed=3)
+    assert torch.equal(again.conv1.weight, net.conv1.weight)
+    assert isinstance(net.head.lp, locality.LocalityPrior)
+
+
+def test_cached_reuses_only_matching_parameters(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"a": pd.DataFrame({"x": [len(calls)]})}
+
+    first = sp.cached(tmp_path, {"k": 1}, compute)
+    again = sp.cached(tmp_path, {"k": 1}, compute)
+    assert len(calls) == 1 and again["a"]["x"].item() == first["a"]["x"].item() == 1
+    other = sp.cached(tmp_path, {"k": 2}, compute)
+    assert len(calls) == 2 and other["a"]["x"].item() == 2
+
+
+def synthetic_network(seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.arange(4).repeat_interleave(15)
+    conv = torch.relu(torch.randn(60, 6, 3, 3, generator=gen))
+    fc = torch.relu(torch.randn(60, 30, generator=gen) + 2 * torch.nn.functional.one_hot(labels, 30))
+    out = torch.randn(60, 4, generator=gen)
+    return {"conv": conv, "fc": fc, "out": out}, labels
+
+
+def test_analyse_layers_tables_are_complete_and_seeded():
+    acts, labels = synthetic_network()
+    a = sp.analyse_layers(acts, labels, draws=3, lc_draws=2, max_units=16, bins=10)
+    b = sp.analyse_layers(acts, labels, draws=3, lc_draws=2, max_units=16, bins=10)
+    for name in sp.ANALYSIS_FRAMES:
+        pd.testing.assert_frame_equal(a[name], b[name])
+    lay = a["layers"].set_index("layer")
+    assert list(lay.index) == ["conv", "fc", "out"] and list(lay["depth"]) == [0, 1, 2]
+    assert lay.loc["out", "nonzero"] == 1.0 and lay.loc["conv", "nonzero"] < 1.0
+    assert lay.loc["conv", "samples"] == 60 * 9 and lay.loc["fc", "pairs"] == 30
+    assert lay.loc["fc", "lc_units_on"] == len(local_codes(acts["fc"], labels).query("kind == 'on'"))
+    assert set(a["basis"]["layer"]) == {"conv", "fc", "out"}
+    assert a["histograms"].groupby("layer")["count"].sum()["fc"] == int((acts["fc"] > 0).sum())
+    assert len(a["local_codes"]) == 3 * (1 + 2)
+    summary = sp.basis_summary(a["basis"], by=["layer"])
+    assert summary.loc[("fc", "population_hoyer"), "neuron"] > summary.loc[("fc", "population_hoyer"),
+                                                                             "random_max"]
+
+
+def test_chapter_charts_build_valid_specs():
+    acts, labels = synthetic_network()
+    parts = []
+    for trained in (True, False):
+        frames = sp.analyse_layers(acts, labels, draws=2, lc_draws=2, max_units=16, bins=8)
+        name = f"toy, {'trained' if trained else 'untrained'}"
+        parts.append({k: f.assign(network="toy", trained=trained, variant=name) for k, f in frames.items()})
+    frames = {k: pd.concat([p[k] for p in parts], ignore_index=True) for k in sp.ANALYSIS_FRAMES}
+    summary = sp.basis_summary(frames["basis"], by=["variant", "layer", "depth"]).reset_index()
+    charts = [sp.depth_chart(frames["layers"]), sp.blog_chart(frames["layers"]),
+              sp.histogram_chart(frames["histograms"], frames["layers"]), sp.basis_chart(summary)]
+    for chart in charts:
+        spec = chart.to_dict()  # validates against the vega-lite schema
+        assert len(str(spec)) < 1_000_000
+    table = sp.local_code_table(frames["local_codes"])
+    assert {"neuron_on_units", "random_on_units"} <= set(table.columns)
+    adv = sp.advantage_table(frames["basis"], frames["layers"])
+    assert adv.loc[("toy, trained", "fc"), "advantage"] > 0
+    rho = sp.sparsening_vs_decorrelation(frames["layers"])
+    assert list(rho.index) == ["toy, trained", "toy, untrained"]
+
+
+def test_variants_and_bad_networks():
+    v = sp.variants(["lenet"])
+    got = [(x["network"], x["trained"]) for x in v]
+    assert got == [("LeNet (control)", True), ("LeNet (control)", False), ("LeNet (linear)", True),
+                   ("LeNet (linear)", False)]
+    with pytest.raises(ValueError, match="networks"):
+        sp.variants(["resnet"])
+
+
+def test_locality_lenets_are_the_locality_experiments_members(tmp_path, monkeypatch):
+    from localcodes import locality
+
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    res = locality.run_experiment("lenet", scale="smoke", arms=("control", "linear"), seeds=(1, 0),
+                                  n_train=200, n_test=100, epochs=1, prune_fractions=(1.0, 0.5), n_calib=50,
+                                  progress=False)
+    found = sp.locality_lenets("smoke")
+    assert found is not None and found["run"].startswith("lenet-")
+    xtr, ytr, xte, yte, *_ = locality._lenet_data(200, 100, 0, torch.device("cpu"))
+    for arm in ("control", "linear"):
+        trained, start = found["nets"][arm]
+        with torch.no_grad():
+            acc = float((trained(xte).argmax(1) == yte).float().mean())
+        want = res.metrics.query("arm == @arm and seed == 0")["accuracy"].item()  # the lowest seed is taken
+        assert acc == pytest.approx(want, abs=1e-6)
+        assert not torch.equal(trained.conv1.weight, start.conv1.weight)
+
+
+@pytest.mark.slow
+def test_chapter_runs_at_smoke_scale(tmp_path, monkeypatch):
+    from localcodes import book
+
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path / "results"))
+    out = book.run_chapter("60_sparseness", "smoke", out_dir=tmp_path, progress=False)
+    assert out.exists()

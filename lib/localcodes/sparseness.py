@@ -175,11 +175,12 @@ def sparseness_summary(acts, eps: float = 0.0, stats: Iterable[str] | None = Non
     x = as_samples(acts)
     fns = _stat_fns(stats)
     out = {"samples": int(x.shape[0]), "units": int(x.shape[1]), "nonzero": nonzero_share(x, eps)}
-    for name, fn in fns.items():
-        out[f"population_{name}"] = float(_nanmean(fn(x, dim=-1)))
-        out[f"lifetime_{name}"] = float(_nanmean(fn(x, dim=-2)))
+    pop, life = _stats_along(x, -1, fns), _stats_along(x, -2, [*fns, "kurtosis"])
+    for name in fns:
+        out[f"population_{name}"] = float(_nanmean(pop[name]))
+        out[f"lifetime_{name}"] = float(_nanmean(life[name]))
     out["silent_samples"] = int((x.abs() <= eps).all(dim=1).sum())
-    out["dead_units"] = int(kurtosis(x, dim=-2).isnan().sum())
+    out["dead_units"] = int(life["kurtosis"].isnan().sum())
     return out
 
 
@@ -293,12 +294,34 @@ def random_bases(dim: int, draws: int, n_directions: int | None = None, seed: in
     return q.to(dtype)
 
 
+def _stats_along(x: torch.Tensor, dim: int, names: Iterable[str]) -> dict[str, torch.Tensor]:
+    """The named statistics along ``dim`` in one sweep, sharing |x|, x² and the moments (the hot loop of the
+    basis test); the same values as ``hoyer``, ``kurtosis`` and ``vinje_gallant`` one by one."""
+    names = list(names)
+    n = _length(x, dim)
+    l1 = x.abs().sum(dim)
+    l2sq = x.square().sum(dim)
+    out = {}
+    if "hoyer" in names:
+        out["hoyer"] = (math.sqrt(n) - l1 / l2sq.sqrt()) / (math.sqrt(n) - 1)
+    if "vinje_gallant" in names:
+        out["vinje_gallant"] = (1.0 - (l1 / n).square() / (l2sq / n)) / (1.0 - 1.0 / n)
+    if "kurtosis" in names:
+        d2 = (x - x.mean(dim, keepdim=True)).square()
+        m2 = d2.mean(dim)
+        m4 = d2.square().mean(dim)
+        flat = m2 <= torch.finfo(x.dtype).eps * (l2sq / n)
+        out["kurtosis"] = torch.where(flat, torch.full_like(m2, torch.nan), m4 / m2.square() - 3.0)
+    return out
+
+
 def _measure(x: torch.Tensor, fns: Mapping[str, Callable[..., torch.Tensor]]) -> dict[str, torch.Tensor]:
     """Mean population and lifetime value of each statistic of (..., samples, units) → tensors (...)."""
+    pop, life = _stats_along(x, -1, fns), _stats_along(x, -2, fns)
     out = {}
-    for name, fn in fns.items():
-        out[f"population_{name}"] = _nanmean(fn(x, dim=-1))
-        out[f"lifetime_{name}"] = _nanmean(fn(x, dim=-2))
+    for name in fns:
+        out[f"population_{name}"] = _nanmean(pop[name])
+        out[f"lifetime_{name}"] = _nanmean(life[name])
     return out
 
 
@@ -425,7 +448,10 @@ def local_codes_in_bases(acts, labels, draws: int = 20, seed: int = 0, max_units
     k = u if subset is None else int(subset.numel())
     q = random_bases(u, draws, k, seed=seed, device=x.device, dtype=dtype)
     neuron = (x if subset is None else x[:, subset]).view(n, positions, k).amax(1)  # (N, k)
-    rotated = torch.matmul(x, q).view(draws, n, positions, k).amax(2)  # (draws, N, k)
+    # rotate a few draws at a time: conv layers have N·positions rows, and only the spatial maxima are kept
+    step = max(1, (64 * 2**20) // max(1, x.shape[0] * k * x.element_size()))
+    rotated = torch.cat([torch.matmul(x, q[i:i + step]).view(-1, n, positions, k).amax(2)
+                         for i in range(0, draws, step)])  # (draws, N, k)
     both = torch.cat([neuron, rotated.permute(1, 0, 2).reshape(n, draws * k)], dim=1)
     y = labels if isinstance(labels, torch.Tensor) else torch.as_tensor(np.asarray(labels))
     codes = local_codes(both, y.to(both.device))
@@ -512,13 +538,15 @@ ANALYSIS_FRAMES = ("layers", "basis", "histograms", "local_codes")
 def analyse_layers(acts: Mapping[str, torch.Tensor], labels=None, draws: int = 20, seed: int = 0,
                    n_pairs: int | None = None, max_samples: int | None = 20_000, max_units: int | None = 256,
                    bins: int = 40, lc_draws: int = 0, center: bool = False, eps: float = 0.0,
-                   dtype: torch.dtype = torch.float64, progress: bool = False) -> dict[str, pd.DataFrame]:
+                   dtype: torch.dtype = torch.float32, progress: bool = False) -> dict[str, pd.DataFrame]:
     """Everything the chapter shows for one network, layer by layer (``acts`` in depth order).
 
     Returns DataFrames: ``layers`` (one row per layer: ``sparseness_summary``, ``decorrelation`` with its
     interval, and — with ``labels`` — the neuron basis's local codes), ``basis`` (``basis_values`` with a
     ``layer`` column), ``histograms`` (``nonzero_histogram`` per layer) and ``local_codes``
     (``local_codes_in_bases`` with ``lc_draws`` random bases; empty without labels or with ``lc_draws=0``).
+    The random bases are applied in ``dtype`` (float32 by default: half the memory and time; the per-layer
+    summaries are always float64).
     """
     from tqdm.auto import tqdm
 
@@ -671,13 +699,15 @@ def lenet_layers(net: torch.nn.Module, x: torch.Tensor) -> dict[str, torch.Tenso
 
 
 @functools.lru_cache(maxsize=2)
-def _lenet_images(n_train: int, n_test: int, seed: int) -> tuple[torch.Tensor, ...]:
+def _lenet_images(n_train: int, train_seed: int, n_test: int, test_seed: int) -> tuple:
+    """Balanced training and test subsets of ``data.load_digits`` as LeNet inputs: (1, 28, 28), standardised
+    with the training subset's pixel mean and std (as ``locality``'s experiment does)."""
     import torch.nn.functional as F
 
     from . import data
 
     tr, te = data.load_digits("train"), data.load_digits("test")
-    tr_idx, te_idx = _balanced(tr.labels, n_train, seed), _balanced(te.labels, n_test, seed)
+    tr_idx, te_idx = _balanced(tr.labels, n_train, train_seed), _balanced(te.labels, n_test, test_seed)
 
     def prep(d, idx):
         x = torch.from_numpy(d.images[idx]).float().div_(255.0).unsqueeze(1)
@@ -694,16 +724,75 @@ def _lenet_images(n_train: int, n_test: int, seed: int) -> tuple[torch.Tensor, .
 LENET_ARMS = ("control", "linear")
 
 
-def lenet_acts(scale: str, arm: str = "control", trained: bool = True, n_train: int = 10_000,
-               n_images: int = 1000, epochs: int = 3, seed: int = 0, device=None) -> LayerActs:
-    """Layers of ``locality.LeNet`` (``arm``: ``control``, or ``linear`` = with the locality prior) on test
-    images.
+def _new_lenet(arm_or_decay: str | None, n_classes: int, seed: int, l1: float = 0.0):
+    """``locality.LeNet`` built under ``torch.manual_seed(seed)`` (how the locality experiment seeds its
+    members), without disturbing the caller's random state."""
+    from . import locality
 
-    Both arms are trained together (``locality.LeNetStack`` + ``locality.train_stack``: SGD lr 0.01, momentum
-    0.5, weight decay 0.01, batch 64, ``epochs``) on a balanced subset of ``n_train`` images of
-    ``data.load_digits``, once per setting; the trained and the initial stack are cached under
-    ``results/<scale>/60_sparseness/lenet-<key>/``. Images: a balanced test subset, kept where the trained
-    member classifies correctly.
+    decay = locality.ARMS[arm_or_decay][0] if arm_or_decay in locality.ARMS else arm_or_decay
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return locality.LeNet(decay, n_classes, 1, 49, 0.5, l1)
+
+
+def locality_lenets(scale: str, device=None) -> dict | None:
+    """The LeNets the locality chapter trained at ``scale``, if a finished run is stored.
+
+    Reads ``results/<scale>/50_locality_prior/lenet-*/`` (``locality.run_experiment``'s cache: ``info.json``,
+    ``members.parquet``, the stack's ``model.pt``); takes the run with the most training (training images ×
+    epochs, then the newest) that has both arms of ``LENET_ARMS``, and of each arm its lowest seed. Returns
+    ``{"nets": {arm: (trained LeNet, initial LeNet)}, "config": ..., "run": folder name}`` or None. The
+    initial LeNet is rebuilt as the experiment built it (same seed), so "untrained" is where training began.
+    """
+    from . import locality
+    from .results import pick_device, results_dir
+
+    folder = results_dir(scale, "50_locality_prior", create=False)
+    runs = []
+    for run in folder.glob("lenet-*") if folder.exists() else []:
+        files = [run / f for f in ("result.pt", "model.pt", "members.parquet", "info.json")]
+        if not all(f.exists() for f in files):
+            continue
+        try:
+            meta = json.loads((run / "info.json").read_text())
+            cfg, members = meta["config"], pd.read_parquet(run / "members.parquet")
+            if set(LENET_ARMS) <= set(members["arm"]):
+                amount = cfg["n_train"] * cfg["epochs"]
+                runs.append((amount, run.stat().st_mtime, run.name, run, meta, members))
+        except (OSError, ValueError, KeyError):
+            continue  # a run in another format: not ours to repair
+    if not runs:
+        return None
+    *_, run, meta, members = max(runs, key=lambda r: r[:3])
+    dev = pick_device(None if device is None else str(device))
+    n_cls = len(meta["class_names"])
+    nets = [_new_lenet(None if r.decay == "none" else r.decay, n_cls, int(r.seed), float(r.l1))
+            for r in members.itertuples()]
+    stack = locality.LeNetStack(nets)
+    try:
+        stack.load_state_dict(torch.load(run / "model.pt", map_location="cpu", weights_only=True))
+    except (RuntimeError, ValueError, OSError):
+        return None
+    out = {}
+    for arm in LENET_ARMS:
+        i = int(members[members["arm"] == arm]["seed"].idxmin())
+        r = members.loc[i]
+        start = _new_lenet(None if r.decay == "none" else r.decay, n_cls, int(r.seed), float(r.l1))
+        out[arm] = (stack.member(list(members.index).index(i)).to(dev).eval(), start.to(dev).eval())
+    return {"nets": out, "config": meta["config"], "run": run.name}
+
+
+def lenet_acts(scale: str, arm: str = "control", trained: bool = True, n_train: int = 10_000,
+               n_images: int = 1000, epochs: int = 3, seed: int = 0, device=None,
+               reuse: bool = True) -> LayerActs:
+    """Layers of ``locality.LeNet`` (``arm``: ``control``, or ``linear`` = with the locality prior) on test
+    images, trained (``trained=True``) or as initialised.
+
+    With ``reuse``, the LeNets the locality chapter trained at this scale (``locality_lenets``) are used when
+    stored. Otherwise both arms are trained here as one ``locality.LeNetStack`` with ``locality.train_stack``
+    (SGD lr 0.01, momentum 0.5, weight decay 0.01, batch 64, ``epochs``) on ``n_train`` balanced training
+    images, once per setting (cached under ``results/<scale>/60_sparseness/lenet-<key>/``). Images: a balanced
+    test subset of ``n_images``, kept where the trained network classifies correctly.
     """
     from . import locality
     from .results import pick_device, results_dir
@@ -711,49 +800,46 @@ def lenet_acts(scale: str, arm: str = "control", trained: bool = True, n_train: 
     if arm not in LENET_ARMS:
         raise ValueError(f"arm must be one of {LENET_ARMS}; got {arm!r}")
     dev = pick_device(None if device is None else str(device))
-    params = {"n_train": n_train, "n_images": n_images, "epochs": epochs, "seed": seed,
-              "arms": list(LENET_ARMS)}
-    folder = results_dir(scale, "60_sparseness") / f"lenet-{_key(params)}"
-    xtr, ytr, xte, yte, name, source = _lenet_images(n_train, n_images, seed)
-    n_cls = int(ytr.max()) + 1
-
-    def build():
-        nets = []
-        for a in LENET_ARMS:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                nets.append(locality.LeNet(locality.ARMS[a][0], n_cls, xtr.shape[1]))
-        return locality.LeNetStack(nets).to(dev)
-
-    stack, start = build(), build()
-    path = folder / "stack.pt"
-    if path.exists():
-        state = torch.load(path, map_location=dev, weights_only=False)
-        stack.load_state_dict(state["trained"])
-        start.load_state_dict(state["initial"])
-        info = state["info"]
+    found = locality_lenets(scale, dev) if reuse else None
+    if found is not None:
+        cfg = found["config"]
+        _, _, xte, yte, name, source = _lenet_images(cfg["n_train"], cfg["data_seed"], n_images, seed)
+        net_t, net_0 = found["nets"][arm]
+        info = {"trained_by": f"the locality chapter ({found['run']}: {cfg['n_train']} images x "
+                              f"{cfg['epochs']} epochs, lr {cfg['lr']})", "n_train": cfg["n_train"]}
     else:
-        t0 = time.perf_counter()
-        locality.train_stack(stack, xtr.to(dev), ytr.to(dev), [seed] * len(LENET_ARMS), epochs=epochs,
-                             batch_size=64, lr=0.01, momentum=0.5, weight_decay=0.01, seed=seed,
-                             progress=False, desc="LeNet")
-        info = {"train_s": round(time.perf_counter() - t0, 2), "n_train": int(len(ytr))}
-        with atomic_path(path) as tmp:
-            torch.save({"trained": stack.state_dict(), "initial": start.state_dict(), "info": info}, tmp)
-    member = LENET_ARMS.index(arm)
-    with torch.no_grad():
+        params = {"n_train": n_train, "epochs": epochs, "seed": seed, "arms": list(LENET_ARMS)}
+        folder = results_dir(scale, "60_sparseness") / f"lenet-{_key(params)}"
+        xtr, ytr, xte, yte, name, source = _lenet_images(n_train, seed, n_images, seed)
+        n_cls = int(ytr.max()) + 1
+        stack = locality.LeNetStack([_new_lenet(a, n_cls, seed) for a in LENET_ARMS]).to(dev)
+        path = folder / "stack.pt"
+        if path.exists():
+            state = torch.load(path, map_location=dev, weights_only=False)
+            stack.load_state_dict(state["trained"])
+            info = state["info"]
+        else:
+            t0 = time.perf_counter()
+            locality.train_stack(stack, xtr.to(dev), ytr.to(dev), [seed] * len(LENET_ARMS), epochs=epochs,
+                                 batch_size=64, lr=0.01, momentum=0.5, weight_decay=0.01, seed=seed,
+                                 progress=False, desc="LeNet")
+            info = {"trained_by": f"this chapter ({n_train} images x {epochs} epochs, lr 0.01)",
+                    "train_s": round(time.perf_counter() - t0, 2), "n_train": int(len(ytr))}
+            with atomic_path(path) as tmp:
+                torch.save({"trained": stack.state_dict(), "info": info}, tmp)
+        member = LENET_ARMS.index(arm)
         net_t = stack.member(member).eval()
+        net_0 = _new_lenet(arm, n_cls, seed).to(dev).eval()
+    with torch.no_grad():
         x = xte.to(dev)
-        correct = (net_t(x).argmax(1).cpu() == yte)
-        net = net_t if trained else start.member(member).eval()
-        acts = lenet_layers(net, x)
-        acc = float(correct.float().mean())
+        correct = net_t(x).argmax(1).cpu() == yte
+        acts = lenet_layers(net_t if trained else net_0, x)
     keep, which = _examples(correct)
     return LayerActs(
         {k: v[keep.to(dev)] for k, v in acts.items()}, yte[keep].to(dev),
         {"network": f"LeNet ({arm})", "trained": trained, "dataset": name, "source": source,
-         "test_accuracy": acc, "images": int(len(yte)), "correct": int(correct.sum()), "examples": which,
-         **info},
+         "test_accuracy": float(correct.float().mean()), "images": int(len(yte)),
+         "correct": int(correct.sum()), "examples": which, **info},
     )
 
 
@@ -790,9 +876,16 @@ def mlp_acts(scale: str, activation: str = "sigmoid", hidden: tuple[int, ...] = 
     if path.exists():
         state = torch.load(path, map_location="cpu", weights_only=False)
     else:
-        res = train.train(data, [cfg.with_(epochs=0), cfg], device=dev)
-        final = res.final.iloc[1]
-        state = {"ensemble": res.ensemble.state_dict(), "info": {
+        # two runs, not one ensemble: an untrained member would ride along through every epoch of the other
+        start = train.train(data, cfg.with_(epochs=0), device=dev).ensemble
+        res = train.train(data, cfg, device=dev)
+        final = res.final.iloc[0]
+        trained_ens = res.ensemble
+        both = train.Ensemble(
+            [torch.cat([a, b]) for a, b in zip(start.weights, trained_ens.weights, strict=True)],
+            [torch.cat([a, b]) for a, b in zip(start.biases, trained_ens.biases, strict=True)],
+            start.activation, start.softmax)
+        state = {"ensemble": both.state_dict(), "info": {
             "train_s": round(res.wall_s, 2), "epochs_run": int(final["epoch"]),
             "train_acc": float(final["train_acc"])}}
         with atomic_path(path) as tmp:
@@ -861,7 +954,9 @@ def analyse_variant(scale: str, variant: dict, settings: Mapping, device=None, c
         def load():
             return alexnet_acts(scale, s["n_images"], trained, seed, device)
     elif fam == "lenet":
+        found = locality_lenets(scale)
         ident = {k: s[k] for k in ("n_images", "lenet_train", "lenet_epochs")} | {"arm": variant["arm"]}
+        ident["lenet_source"] = found["run"] if found else "own"
 
         def load():
             return lenet_acts(scale, variant["arm"], trained, s["lenet_train"], s["n_images"],
