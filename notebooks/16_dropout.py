@@ -224,11 +224,11 @@ alt.Chart(acc_long, width=380, height=300, title=f"{high} % dropout").mark_circl
 
 # %%
 picks = [final[final["dropout %"] == d].sort_values("lc_pairs", ascending=False).iloc[0] for d in (low, high)]
-res, datasets = A.retrain([{**BASE, "dropout": float(r["dropout"])} for r in picks],
-                          [int(r["data_seed"]) for r in picks])
-for i, r in enumerate(picks):
-    assert res.final.loc[i, "lc_pairs"] == r["lc_pairs"], "the retrained network differs from the sweep's"
-    acts, labels, which = A.plot_activations(res, datasets, i)
+views = A.network_views(OUT / "views.npz", [{**BASE, "dropout": float(r["dropout"])} for r in picks],
+                        [int(r["data_seed"]) for r in picks])
+for r, v in zip(picks, views, strict=True):
+    assert v["lc_pairs"] == r["lc_pairs"], "the retrained network differs from the sweep's"
+    acts, labels, which = v["acts"], v["labels"], v["which"]
     units, names = A.jitter_units(acts, labels, n_other=3, max_units=12)
     d, rep = int(r["dropout %"]), int(r["repeat"])
     display(Markdown(f"**{d} % dropout**, repeat {rep}: {int(r['lc_pairs'])} local codes on {int(r['lc_units'])} "

@@ -171,10 +171,10 @@ else:
 # %%
 cand = final[(final["n_hidden"] == max(P.hidden_sizes)) & (final["sigma"] == max(P.sigmas))]
 r = cand.sort_values("lc_pairs", ascending=False).iloc[0]
-res, datasets = A.retrain({**BASE, "hidden": [int(r["n_hidden"])], "noise_std": float(r["sigma"])},
-                          int(r["data_seed"]))
-assert res.final.loc[0, "lc_pairs"] == r["lc_pairs"], "the retrained network differs from the sweep's"
-acts, labels, which = A.plot_activations(res, datasets, 0)
+(v,) = A.network_views(OUT / "views.npz", {**BASE, "hidden": [int(r["n_hidden"])], "noise_std": float(r["sigma"])},
+                       int(r["data_seed"]))
+assert v["lc_pairs"] == r["lc_pairs"], "the retrained network differs from the sweep's"
+acts, labels, which = v["acts"], v["labels"], v["which"]
 units, names = A.jitter_units(acts, labels, n_other=3, max_units=12)
 display(Markdown(f"{int(r['n_hidden'])} units, σ = {r['sigma']}: {int(r['lc_pairs'])} local codes; points: {which}."))
 viz.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=20,

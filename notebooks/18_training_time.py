@@ -201,6 +201,7 @@ t11 = fits.merge(A.TABLE11, on=["accuracy", "n_hidden"], how="outer", suffixes=(
 t11 = t11[["accuracy", "n_hidden", "gradient", "intercept", "r2", "p", "n", "gradient paper", "intercept paper",
            "r2 paper", "note"]]
 t11 = t11.round({"gradient": 1, "intercept": 2, "r2": 3})
+t11["n"] = t11["n"].astype("Int64")
 t11["p"] = t11["p"].map(lambda v: f"{v:.2g}")
 t11.astype(object).where(t11.notna(), "")
 
@@ -227,9 +228,9 @@ alt.layer(pts, lines).properties(width=480, height=300, title="local codes vs te
 # %%
 h_max = max(P.hidden_sizes)
 last = curves[(curves["n_hidden"] == h_max)].sort_values(["repeat", "epoch"]).groupby("repeat").tail(1).iloc[0]
-res, datasets = A.retrain({**BASE, "hidden": [h_max], "checkpoints": []}, int(last["data_seed"]))
-assert res.final.loc[0, "lc_pairs"] == last["lc_pairs"], "the retrained network differs from the sweep's"
-acts, labels, which = A.plot_activations(res, datasets, 0)
+(v,) = A.network_views(OUT / "views.npz", {**BASE, "hidden": [h_max], "checkpoints": []}, int(last["data_seed"]))
+assert v["lc_pairs"] == last["lc_pairs"], "the retrained network differs from the sweep's"
+acts, labels, which = v["acts"], v["labels"], v["which"]
 units, names = A.jitter_units(acts, labels, n_other=3, max_units=12)
 display(Markdown(f"{h_max} units after {int(last['epoch'])} epochs: {int(last['lc_pairs'])} local codes; "
                  f"points: {which}."))

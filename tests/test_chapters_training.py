@@ -272,6 +272,17 @@ def test_retrain_gives_the_sweeps_network(tmp_path):
         np.testing.assert_allclose(res.final[col].to_numpy(), final[col].to_numpy(), rtol=1e-5)
     acts, labels, which = A.plot_activations(res, data, 0)
     assert acts.shape[0] == len(labels) and acts.shape[1] == 8 and which
+    # the cached views: computed once, then read back identical
+    params = [{**base, "dropout": float(d)} for d in final["dropout"]]
+    seeds = [int(s) for s in final["data_seed"]]
+    first = A.network_views(tmp_path / "views.npz", params, seeds)
+    assert (tmp_path / "views.npz").exists()
+    again = A.network_views(tmp_path / "views.npz", params, seeds)
+    for a, b, lc in zip(first, again, final["lc_pairs"], strict=True):
+        np.testing.assert_array_equal(a["acts"], b["acts"])
+        np.testing.assert_array_equal(a["labels"], b["labels"])
+        assert a["lc_pairs"] == b["lc_pairs"] == lc
+    np.testing.assert_array_equal(first[0]["acts"], acts)
 
 
 def test_jitter_units_lists_local_code_units_first():

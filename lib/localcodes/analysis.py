@@ -47,6 +47,7 @@ __all__ = [
     "retrain",
     "jitter_units",
     "plot_activations",
+    "network_views",
 ]
 
 # ----------------------------------------------------------------------------------------------------
@@ -87,16 +88,17 @@ KS_PAPER = pd.DataFrame(
 KS_PAPER["result"] = np.where(KS_PAPER["p"] < 0.05, "Reject", "Do not reject")
 
 # Table 11: straight-line fits of the number of LCs against test accuracy (a fraction) over training
-# (experiment 10; Figs. 4b and 12). The first gradient is printed "-257^^" in the extracted text; the row's
-# intercept and R² match the classification row (26.5, -0.08, 0.23), so we read it as 25.7 (see `note`).
+# (experiment 10; Figs. 4b and 12). The first gradient is printed "-257^^" in the extracted text: we read it
+# as -25.7 (a lost decimal point); App. A.6 says networks left of the peak show "a slight negative
+# correlation", which fits the minus sign (see `note`).
 TABLE11 = pd.DataFrame(
     {
         "accuracy": ["pattern matching"] * 4 + ["classification"] * 4,
         "n_hidden": [250, 500, 1000, 2000] * 2,
-        "gradient": [25.7, 68.8, 130.7, 174.6, 26.5, 68.7, 123.0, 144.0],
+        "gradient": [-25.7, 68.8, 130.7, 174.6, 26.5, 68.7, 123.0, 144.0],
         "intercept": [-0.18, -0.01, 0.82, 2.43, -0.08, -0.001, 0.42, 1.33],
         "r2": [0.23, 0.0002, 0.26, 0.41, 0.23, 6.6e-6, 0.34, 0.50],
-        "note": ["printed '-257^^' (OCR); read as 25.7"] + [""] * 7,
+        "note": ["printed '-257^^' (text extraction); read as -25.7"] + [""] * 7,
     }
 )
 
@@ -490,6 +492,44 @@ def table1_settings(condition: str, n_x_small: int = 100, n_x_large: int = 1000,
     }
 
 
+def network_views(path: str | Path, params: dict | list[dict], seeds: int | list[int], layer: int = 0
+                  ) -> list[dict]:
+    """Hidden activations of a sweep's network(s) for jitterplots, cached in ``path`` (``.npz``).
+
+    On the first call the networks are trained again (``retrain``, one ensemble) and, per network, its layer
+    ``layer`` activations and labels (``plot_activations``), the examples used (``which``) and its final
+    ``lc_pairs`` are stored; later calls read the file, so re-running a chapter does not retrain. The cache is
+    keyed by ``params``, ``seeds`` and ``layer``: other settings recompute it.
+    """
+    import json
+
+    params_list = params if isinstance(params, list) else [params]
+    seeds_list = list(seeds) if isinstance(seeds, (list, tuple, np.ndarray)) else [seeds]
+    key = json.dumps({"params": params_list, "seeds": [int(x) for x in seeds_list], "layer": layer},
+                     sort_keys=True, default=str)
+    path = Path(path)
+    if path.exists():
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["key"]) == key:
+                n = int(z["n"])
+                return [{"acts": z[f"acts{i}"], "labels": z[f"labels{i}"], "which": str(z[f"which{i}"]),
+                         "lc_pairs": int(z[f"lc{i}"])} for i in range(n)]
+    res, datasets = retrain(params_list, seeds_list)
+    views, arrays = [], {"key": np.array(key), "n": np.array(len(params_list))}
+    for i in range(len(params_list)):
+        acts, labels, which = plot_activations(res, datasets, i, layer=layer)
+        lc = int(res.final.loc[i, "lc_pairs"])
+        views.append({"acts": acts, "labels": labels, "which": which, "lc_pairs": lc})
+        arrays.update({f"acts{i}": acts, f"labels{i}": labels, f"which{i}": np.array(which),
+                       f"lc{i}": np.array(lc)})
+    from .results import atomic_path
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+    return views
+
+
 # ----------------------------------------------------------------------------------------------------
 # The seven findings of paper 000 (§1.1): verdicts computed from the chapters' stored results
 # ----------------------------------------------------------------------------------------------------
@@ -643,12 +683,49 @@ EVIDENCE = [
 ]
 
 
-def findings_table(scale: str, evidence: list | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+# Chapters of experiments 1–7 and 12 (another part of the book) leave ``checks.parquet`` (see
+# ``localcodes.paper000``: one row per claim, ``finding`` 1–7 or empty, ``claim``, ``ours``, ``holds``
+# True/False/empty). The findings each chapter is expected to bear on, by chapter number, so that a chapter
+# that has not been run still shows up as "not run" under those findings.
+CHECKS_CHAPTERS = {10: (3, 6), 11: (1,), 12: (3,), 13: (3,), 14: (), 15: (1,), 20: (1,)}
+
+
+def checks_evidence(scale: str, chapters: list[str] | None = None) -> pd.DataFrame:
+    """Evidence rows from other chapters' ``checks.parquet`` at ``scale``: a claim that holds is
+    "reproduced", one that does not is "not reproduced", one that could not be judged is "not run". A chapter
+    without the file gives "not run" rows for the findings in ``CHECKS_CHAPTERS``. ``chapters`` defaults to
+    the book's chapters numbered as in ``CHECKS_CHAPTERS``."""
+    from .book import chapters as book_chapters
+    from .results import results_dir
+
+    if chapters is None:
+        chapters = [n for n in book_chapters() if n[:2].isdigit() and int(n[:2]) in CHECKS_CHAPTERS]
+    rows = []
+    for ch in chapters:
+        checks = read_result(results_dir(scale, ch, create=False), "checks.parquet")
+        if checks is None:
+            for f in CHECKS_CHAPTERS.get(int(ch[:2]), ()):
+                rows.append({"finding": f, "evidence": f"claims tested in {ch}", "chapter": ch,
+                             "file": "checks.parquet", "verdict": NOT_RUN,
+                             "detail": f"results/{scale}/{ch}/checks.parquet not found"})
+            continue
+        for c in checks.dropna(subset=["finding"]).itertuples(index=False):
+            holds = None if pd.isna(c.holds) else bool(c.holds)
+            verdict = NOT_RUN if holds is None else (REPRODUCED if holds else NOT)
+            rows.append({"finding": int(c.finding), "evidence": str(c.claim), "chapter": ch,
+                         "file": "checks.parquet", "verdict": verdict,
+                         "detail": str(c.ours) + ("" if holds is not None else " (could not be judged)")})
+    return pd.DataFrame(rows, columns=["finding", "evidence", "chapter", "file", "verdict", "detail"])
+
+
+def findings_table(scale: str, evidence: list | None = None,
+                   checks_chapters: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Verdicts on paper 000's seven findings from the results stored at ``scale``.
 
     Returns ``(evidence_rows, per_finding)``: one row per piece of evidence (``finding, evidence, chapter,
-    file, verdict, detail``; a missing file gives "not run") and one row per finding with the combined
-    verdict (``combine_verdicts``). ``evidence`` defaults to ``EVIDENCE``.
+    file, rule, verdict, detail``; a missing file gives "not run") — the ``EVIDENCE`` of this part of the book
+    (default) and the ``checks_evidence`` of the chapters of experiments 1–7 and 12 — and one row per finding
+    with the combined verdict (``combine_verdicts``).
     """
     from .results import results_dir
 
@@ -657,10 +734,13 @@ def findings_table(scale: str, evidence: list | None = None) -> tuple[pd.DataFra
         frame = read_result(results_dir(scale, chapter, create=False), name)
         verdict, detail = judge(frame)
         if frame is None:
-            detail = f"results/{scale}/{chapter}/{name} not found (localcodes run {chapter} --scale {scale})"
-        rows.append({"finding": finding, "evidence": label, "chapter": chapter, "file": name,
+            detail = f"results/{scale}/{chapter}/{name} not found"
+        rule = getattr(judge, "func", judge).__name__
+        rows.append({"finding": finding, "evidence": label, "chapter": chapter, "file": name, "rule": rule,
                      "verdict": verdict, "detail": detail})
-    ev = pd.DataFrame(rows)
+    others = checks_evidence(scale, checks_chapters).assign(rule="claim's `holds` (paper000.save_chapter)")
+    ev = pd.concat([pd.DataFrame(rows), others], ignore_index=True)
+    ev = ev.sort_values(["finding", "chapter"], kind="stable", ignore_index=True)
     per = []
     for k, statement in FINDINGS.items():
         mine = ev[ev["finding"] == k]
