@@ -16,12 +16,15 @@ the same network is the same condition in every chapter; all chapters share one 
 
 What a chapter leaves for others (the findings chapter reads these): ``results/<scale>/<chapter>/summary.parquet``
 (one row per condition × hidden size: mean, sem, sd, min, max, count of ``lc_pairs``, ``lc_units`` and
-``lc_share`` = lc_units / hidden units, and the mean final training accuracy) and ``checks.json`` (a list of
-``{"finding", "claim", "holds", "ours", …}``: each of the paper's claims the chapter tests, with our numbers).
+``lc_share`` = lc_units / hidden units, and the mean final training accuracy) and ``checks.json`` /
+``checks.parquet`` (one row per claim of the paper the chapter tests: ``finding`` (the §1.1 finding it bears on,
+1–7, or empty), ``key``, ``claim``, ``paper``, ``ours`` (our numbers, as text), ``holds`` (True/False, empty when
+it cannot be judged), ``diff`` and ``p`` where a test was made).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -59,6 +62,9 @@ __all__ = [
     "example_networks",
     "stored_final",
     "verdict_table",
+    "digits_data",
+    "digit_conditions",
+    "digit_example",
 ]
 
 # The paper's statements about each figure (figures print no numbers).
@@ -285,12 +291,19 @@ def lc_curve(final: pd.DataFrame, factor: str, title: str, factor_title: str | N
     return (bars + line).add_params(choice)
 
 
+CHECK_COLUMNS = ["finding", "key", "claim", "paper", "ours", "holds", "diff", "p"]
+
+
 def save_chapter(scale: str, chapter: str, summary: pd.DataFrame, checks: list[dict], **extra) -> Path:
     """Write a chapter's ``summary.parquet`` and ``checks.json`` (read by the findings chapter)."""
     folder = results_dir(scale, chapter)
     write_parquet(folder / "summary.parquet", summary.reset_index(drop=True))
     clean = [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in c.items()} for c in checks]
     write_json(folder / "checks.json", {"chapter": chapter, "scale": scale, "checks": clean, **extra})
+    table = pd.DataFrame(clean, columns=CHECK_COLUMNS)
+    table["holds"] = table["holds"].astype("boolean")
+    table["finding"] = table["finding"].astype("Int64")
+    write_parquet(folder / "checks.parquet", table)
     return folder
 
 
@@ -388,14 +401,20 @@ def example_networks(
     arrays = cached_npz(path, compute)
     labels = arrays["labels"]
     keep = np.logical_and.reduce([arrays[f"correct_{w}"] for w in widths])
+    if len(np.unique(labels[keep])) < 2:  # (barely trained networks, e.g. at smoke scale) show every example
+        keep = np.ones_like(keep)
     cols, names, rows = [], [], []
     for w in widths:
         acts_w = arrays[f"acts_{w}"]
         own = arrays[f"correct_{w}"]
-        codes = local_codes(acts_w[own], labels[own])
+        if len(np.unique(labels[own])) >= 2:
+            codes = local_codes(acts_w[own], labels[own])
+        else:
+            codes = pd.DataFrame({"unit": [], "cls": [], "kind": [], "gap": []})
         rows.append({"hidden units": int(w), "repeat": repeat, "train accuracy": float(own.mean()),
                      "local codes (pairs)": len(codes), "units with a local code": codes["unit"].nunique(),
-                     "on": int((codes["kind"] == "on").sum()), "off": int((codes["kind"] == "off").sum())})
+                     "on": int((codes["kind"] == "on").sum()), "off": int((codes["kind"] == "off").sum()),
+                     "examples plotted": int(keep.sum())})
         units, unit_names = jitter_units(acts_w[keep], labels[keep], max_units=max_units, n_contrast=2,
                                          prefix=f"n_HLN={w} · unit ")
         cols.append(acts_w[keep][:, units])
@@ -435,3 +454,99 @@ def verdict_table(checks: list[dict]) -> pd.DataFrame:
     rows = [{"claim (paper 000)": c["claim"], "ours": c["ours"],
              "holds here": {True: "yes", False: "no", None: "—"}[c["holds"]]} for c in checks]
     return pd.DataFrame(rows)
+
+
+# --- experiment 12: MNIST-format digits with hot-pixel invariants -----------------------------------------------
+
+@functools.lru_cache(maxsize=4)
+def _digits(split: str, source: str):
+    from .data import load_digits
+
+    return load_digits(split, source=source, download=False)
+
+
+def digit_conditions(conditions: Sequence[str], modes: Sequence[str]) -> list[dict]:
+    """Table 9's rows × invariant modes as sweep conditions (``{"invariant": row, "mode": mode}``); "standard"
+    (no invariant) is run once, since the mode does not matter without an invariant."""
+    from .data import HOT_PIXEL_CONDITIONS, HOT_PIXEL_MODES
+
+    bad = [c for c in conditions if c not in HOT_PIXEL_CONDITIONS]
+    if bad:
+        raise ValueError(f"conditions must be among {list(HOT_PIXEL_CONDITIONS)}; got {bad}")
+    bad = [m for m in modes if m not in HOT_PIXEL_MODES]
+    if bad or not modes:
+        raise ValueError(f"modes must be a non-empty list from {HOT_PIXEL_MODES}; got {list(modes)}")
+    out = []
+    for c in conditions:
+        for m in ([modes[0]] if c == "standard" else modes):
+            out.append({"invariant": c, "mode": m})
+    return out
+
+
+def digits_data(invariant: str = "standard", mode: str = "fixed", n_per_class: int = 100, n_pixels: int = 20,
+                source: str = "auto", subset_seed: int = 0, seed: int = 0):
+    """A ``train.Dataset`` for experiment 12: a balanced subset of the MNIST-format training digits
+    (``n_per_class`` per class, chosen with ``subset_seed`` so every repeat sees the same images) with the
+    hot-pixel invariant of ``invariant`` (a Table 9 row, ``data.HOT_PIXEL_CONDITIONS``) and ``mode`` (drawn with
+    ``seed``), scaled to [0, 1] and centred on the mean image (the paper's "normalisation from the mean image"),
+    with 1-hot targets.
+
+    ``info`` records the data set's name and source (``load_digits``). Images too small for 10 disjoint blocks of
+    ``n_pixels`` edge pixels (scikit-learn's 8×8 digits) get the largest blocks that fit.
+    """
+    from . import train
+    from .data import balanced_subset, hot_pixel_condition
+
+    full = _digits("train", source)
+    # a small fallback data set (scikit-learn's digits) may hold fewer images per class than asked for
+    n_per_class = int(min(n_per_class, np.bincount(full.labels).min()))
+    digits = balanced_subset(full, n_per_class, seed=subset_seed)
+    side = digits.images.shape[1] * digits.images.shape[2]
+    n_pixels = min(n_pixels, side // digits.n_classes)
+    hot = hot_pixel_condition(digits.images, digits.labels, invariant, mode, n_pixels=n_pixels, seed=seed)
+    X = hot.images.reshape(len(hot.images), -1).astype(np.float32) / 255.0
+    X -= X.mean(0, keepdims=True)
+    info = {"data": digits.name, "source": digits.source, "invariant": invariant, "mode": mode,
+            "n_pixels": n_pixels, "n_per_class": n_per_class, "coded_share": float(hot.coded.mean())}
+    return train.array_data(X, hot.labels, output="onehot", info=info)
+
+
+def digit_example(scale: str, chapter: str, data_kw: dict, config: dict, max_units: int = 12
+                  ) -> tuple[np.ndarray, np.ndarray, list[str], pd.DataFrame]:
+    """Train one experiment-12 network again (``digits_data(**data_kw)``, ``TrainConfig(**config)``: pass the
+    sweep's settings and a repeat's seed to get that very network) and gather the local-code units of each hidden
+    layer for a jitterplot, on the training images it classifies correctly. Cached as .npz."""
+    from . import train
+    from .selectivity import local_codes
+
+    tag = "-".join(f"{k}{v}" for k, v in sorted({**data_kw, **config}.items()) if k != "checkpoints")
+    tag = "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in tag)[:150]
+    path = results_dir(scale, chapter) / f"example-{tag}.npz"
+
+    def compute() -> dict:
+        data = digits_data(**data_kw)
+        res = train.train(data, train.TrainConfig.from_dict(dict(config)))
+        out = {}
+        for layer in range(len(res.ensemble.sizes) - 2):
+            acts, labels = train.network_activations(res.ensemble, data, 0, layer=layer)
+            out[f"acts_{layer}"] = acts.astype(np.float32)
+            out["labels"] = labels
+        return out
+
+    arrays = cached_npz(path, compute)
+    labels = arrays["labels"]
+    cols, names, rows = [], [], []
+    n_layers = sum(k.startswith("acts_") for k in arrays)
+    for layer in range(n_layers):
+        acts = arrays[f"acts_{layer}"]
+        ok = len(np.unique(labels)) >= 2
+        codes = local_codes(acts, labels) if ok else pd.DataFrame({"unit": [], "kind": []})
+        rows.append({"hidden layer": layer + 1, "units": acts.shape[1], "correct training images": len(labels),
+                     "local codes (pairs)": len(codes), "units with a local code": codes["unit"].nunique()})
+        if ok:
+            units, unit_names = jitter_units(acts, labels, max_units=max_units, n_contrast=1,
+                                             prefix=f"layer {layer + 1} · unit ")
+            cols.append(acts[:, units])
+            names += unit_names
+    acts = np.concatenate(cols, axis=1) if cols else np.zeros((len(labels), 0), np.float32)
+    return acts, labels, names, pd.DataFrame(rows)
