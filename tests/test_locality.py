@@ -339,6 +339,16 @@ def test_pruning_keeps_exactly_the_largest_connections():
         L.prune_by_magnitude(scores, 1.5)
 
 
+def test_ranks_sort_once_and_agree_with_direct_pruning():
+    g = torch.Generator().manual_seed(0)
+    scores = torch.rand(3, 7, 7, generator=g)
+    ranks = L.score_ranks(scores)
+    assert sorted(ranks[1].reshape(-1).tolist()) == list(range(49))  # a permutation within each matrix
+    assert (scores.reshape(3, -1).gather(1, ranks.reshape(3, -1).argsort(1)).diff(dim=1) <= 0).all()
+    for keep in (0.02, 0.3, 0.9):
+        assert torch.equal(L.prune_by_magnitude(scores, keep, ranks), L.prune_by_magnitude(scores, keep))
+
+
 def test_wiring_lengths_on_a_2x2_grid_by_hand():
     d = L.grid_distance(2)
     w = torch.ones(4, 4, dtype=torch.float64) * 2
@@ -370,6 +380,21 @@ def test_unpruned_curve_reproduces_the_evaluation_and_lp_wires_are_shorter():
     assert (sparse["n_kept"] == round(0.2 * 625)).all()
     best = L.equal_accuracy(curve, target=0.0)
     assert set(best["keep"]) == {0.2}
+
+
+def test_experiment_is_cached_and_reloaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    kw = dict(arms=["control", "linear"], seeds=[0], n_train=60, n_test=40, epochs=1, batch_size=20,
+              prune_fractions=(1.0, 0.1), n_calib=30, device="cpu", progress=False)
+    assert L.run_experiment("lenet", "smoke", cached_only=True, **kw) is None
+    first = L.run_experiment("lenet", "smoke", **kw)
+    again = L.run_experiment("lenet", "smoke", **kw)
+    assert list(tmp_path.glob("smoke/50_locality_prior/lenet-*/result.pt"))
+    pd.testing.assert_frame_equal(first.metrics, again.metrics)
+    pd.testing.assert_frame_equal(first.pruning, again.pruning)
+    assert torch.allclose(first.maps["lp_out"], again.maps["lp_out"])
+    assert first.maps["lp_out"].shape == (2, first.labels.max() + 1, 49)
+    assert np.isfinite(first.metrics["accuracy"]).all() and first.dataset == again.dataset
 
 
 # ------------------------------------------------------------------------------------------------------------

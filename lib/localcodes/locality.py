@@ -953,7 +953,9 @@ def _quiet_fetch():
     """Silence pooch's "Downloading …" lines while ``load_digits`` tries (offline: fails) to download."""
     import logging
 
-    logger = logging.getLogger("pooch")
+    import pooch
+
+    logger = pooch.get_logger()  # pooch's own Logger object, not registered with logging.getLogger
     level = logger.level
     logger.setLevel(logging.WARNING)
     try:
