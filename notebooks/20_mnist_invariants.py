@@ -102,9 +102,10 @@ display(Markdown(
 if sample.info["data"] != "MNIST":
     display(Markdown(
         f"*MNIST itself was not available on this machine (no network), so this run uses **{sample.info['data']}** "
-        "— the same format and size. Its classes (clothing items, or 8×8 digits) are harder or smaller than MNIST's "
-        "digits; the short-cut logic of the experiment is the same. Put MNIST's IDX files in `$LOCALCODES_DATA` to "
-        "use MNIST.*"))
+        + ("— the same format and size; its classes (clothing items) are harder to tell apart than MNIST's digits"
+           if sample.info["data"] == "Fashion-MNIST" else "— smaller images (8×8) than MNIST's 28×28")
+        + ". The short-cut logic of the experiment is the same. Put MNIST's IDX files in `$LOCALCODES_DATA` to use "
+        "MNIST.*"))
 
 # %% [markdown]
 # ## What differs from the paper at this scale
