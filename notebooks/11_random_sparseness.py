@@ -58,6 +58,8 @@ from localcodes import book, codes, paper000, viz
 P = book.settings(PRESETS, scale, widths=widths, random_weights=random_weights, repeats=repeats, epochs=epochs,
                   lr=lr, seed=seed)
 viz.setup()
+pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
+paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "11_random_sparseness"
 TRAINING = {"optimizer": "sgd", "lr": P.lr, "batch_size": 32, "epochs": P.epochs, "seed": P.seed}
 # 1/3 is spelled as the standard code spells it, so the standard networks are shared with the other chapters

@@ -51,6 +51,8 @@ from localcodes import book, paper000, viz
 
 P = book.settings(PRESETS, scale, widths=widths, lengths=lengths, repeats=repeats, epochs=epochs, lr=lr, seed=seed)
 viz.setup()
+pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
+paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "12_input_length"
 TRAINING = {"optimizer": "sgd", "lr": P.lr, "batch_size": 32, "epochs": P.epochs, "seed": P.seed}
 labels = {n: f"L_x = {n}" for n in P.lengths}

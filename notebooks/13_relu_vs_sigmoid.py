@@ -45,6 +45,7 @@ PRESETS = {
 # %%
 import time
 
+import pandas as pd
 from IPython.display import Markdown, display
 
 from localcodes import book, paper000, viz
@@ -52,6 +53,8 @@ from localcodes import book, paper000, viz
 P = book.settings(PRESETS, scale, widths=widths, repeats=repeats, epochs=epochs, lr=lr, example_width=example_width,
                   seed=seed)
 viz.setup()
+pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
+paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "13_relu_vs_sigmoid"
 TRAINING = {"optimizer": "sgd", "lr": P.lr, "batch_size": 32, "epochs": P.epochs, "seed": P.seed}
 display(Markdown(

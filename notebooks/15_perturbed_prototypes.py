@@ -66,6 +66,8 @@ from localcodes import book, codes, paper000, viz
 P = book.settings(PRESETS, scale, widths=widths, perturbs=perturbs, repeats=repeats, epochs=epochs, lr=lr,
                   example_perturb=example_perturb, seed=seed)
 viz.setup()
+pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
+paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "15_perturbed_prototypes"
 TRAINING = {"optimizer": "sgd", "lr": P.lr, "batch_size": 32, "epochs": P.epochs, "seed": P.seed}
 perturbs_ = [float(p) for p in P.perturbs]

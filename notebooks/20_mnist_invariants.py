@@ -87,6 +87,8 @@ P = book.settings(PRESETS, scale, widths=widths, invariants=invariants, modes=mo
                   repeats=repeats, max_epochs=max_epochs, optimizer=optimizer, lr=lr, n_pixels=n_pixels,
                   source=source, example_width=example_width, seed=seed)
 viz.setup()
+pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
+paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "20_mnist_invariants"
 TRAINING = {"optimizer": P.optimizer, "lr": P.lr, "batch_size": 32, "epochs": P.max_epochs, "stop": "train_acc",
             "acc_target": 0.99, "activation": "sigmoid", "seed": P.seed}
