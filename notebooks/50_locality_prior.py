@@ -95,7 +95,7 @@ CHAPTER_START = time.perf_counter()
 
 def fmt_p(p: float) -> str:
     if p == 0.0:
-        return "< 1e-300"  # below the smallest double: the t-test's p underflows
+        return "below 1e-300"  # the t-test's p underflows to 0 in double precision
     return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
 
 

@@ -1001,7 +1001,6 @@ def _class_names(dataset: str, n: int) -> list[str]:
     return list(FASHION_CLASSES) if dataset == "Fashion-MNIST" and n == 10 else [str(c) for c in range(n)]
 
 
-@torch.no_grad()
 def _alexnet_data(
     scale: str, n_train: int, n_test: int, data_seed: int, device: torch.device, progress: bool
 ):
@@ -1021,8 +1020,9 @@ def _alexnet_data(
         keep = np.sort(by_class[(starts[:, None] + np.arange(per)[None, :]).ravel()])
         sub = imgs.subset(torch.from_numpy(keep))
         feats = []
-        for x, _, _ in sub.batches(256):
-            feats.append(torch.flatten(model.avgpool(model.features(x.to(device))), 1))
+        with torch.no_grad():  # not around trained_alexnet: it may have to train the network first
+            for x, _, _ in sub.batches(256):
+                feats.append(torch.flatten(model.avgpool(model.features(x.to(device))), 1))
         out += [torch.cat(feats), sub.labels.to(device)]
     return (*out, list(info["classes"]), info["dataset"], info["source"], int(round(4096 * info["width"])))
 
