@@ -54,22 +54,24 @@ alexnet_n_test = None
 alexnet_epochs = None
 alexnet_lr = None
 device = None
+cpu_threads = None
 
 # %% tags=["presets"]
 PRESETS = {
     "smoke": {"arms": ["control", "linear"], "seeds": [0, 1], "n_train": 1000, "n_test": 500, "epochs": 1,
               "batch_size": 64, "lr": 0.05, "momentum": 0.5, "weight_decay": 0.01, "optimizer": "sgd",
               "run_alexnet": True, "alexnet_seeds": [0, 1], "alexnet_n_train": 500, "alexnet_n_test": 300,
-              "alexnet_epochs": 1, "alexnet_lr": 0.05, "device": "auto"},
+              "alexnet_epochs": 1, "alexnet_lr": 0.05, "device": "auto", "cpu_threads": 1},
     "book": {"arms": ["control", "linear", "sqrt", "square"], "seeds": [0, 1, 2, 3], "n_train": 10000,
              "n_test": 5000, "epochs": 3, "batch_size": 64, "lr": 0.05, "momentum": 0.5, "weight_decay": 0.01,
              "optimizer": "sgd", "run_alexnet": True, "alexnet_seeds": [0, 1, 2], "alexnet_n_train": 4000,
-             "alexnet_n_test": 1500, "alexnet_epochs": 3, "alexnet_lr": 0.05, "device": "auto"},
+             "alexnet_n_test": 1500, "alexnet_epochs": 3, "alexnet_lr": 0.05, "device": "auto",
+             "cpu_threads": 1},
     "paper": {"arms": ["control", "linear", "sqrt", "square", "linear+l1"], "seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
               "n_train": 60000, "n_test": 10000, "epochs": 10, "batch_size": 64, "lr": 0.01, "momentum": 0.5,
               "weight_decay": 0.01, "optimizer": "sgd", "run_alexnet": True,
               "alexnet_seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "alexnet_n_train": 60000, "alexnet_n_test": 10000,
-              "alexnet_epochs": 10, "alexnet_lr": 0.01, "device": "auto"},
+              "alexnet_epochs": 10, "alexnet_lr": 0.01, "device": "auto", "cpu_threads": 0},
 }
 CHOICES = {"arms": ["control", "linear", "sqrt", "square", "linear+l1"], "optimizer": ["sgd", "rmsprop"]}
 
@@ -78,6 +80,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import torch
 from IPython.display import Markdown, display
 
 from localcodes import book, locality, results, viz
@@ -86,8 +89,10 @@ P = book.settings(PRESETS, scale, arms=arms, seeds=seeds, n_train=n_train, n_tes
                   batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay, optimizer=optimizer,
                   run_alexnet=run_alexnet, alexnet_seeds=alexnet_seeds, alexnet_n_train=alexnet_n_train,
                   alexnet_n_test=alexnet_n_test, alexnet_epochs=alexnet_epochs, alexnet_lr=alexnet_lr,
-                  device=device)
+                  device=device, cpu_threads=cpu_threads)
 viz.setup()
+if P.cpu_threads:  # small networks: a 2nd OpenMP thread gains little and stalls badly when the cores are shared
+    torch.set_num_threads(P.cpu_threads)
 if "control" not in P.arms or not any(a != "control" for a in P.arms):
     raise ValueError(f"arms must hold 'control' and at least one locality-prior arm; got {P.arms}")
 CHAPTER_START = time.perf_counter()
@@ -493,4 +498,5 @@ else:
 
 # %%
 display(Markdown(f"Chapter computed in {time.perf_counter() - CHAPTER_START:.0f} s at scale `{P.scale}` on "
-                 f"{results.device_name(results.pick_device(P.device))}."))
+                 f"{results.device_name(results.pick_device(P.device))}, {torch.get_num_threads()} CPU thread(s); "
+                 "cached results are reused on later runs."))
