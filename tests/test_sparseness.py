@@ -383,3 +383,12 @@ def test_chapter_runs_at_smoke_scale(tmp_path, monkeypatch):
     monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path / "results"))
     out = book.run_chapter("60_sparseness", "smoke", out_dir=tmp_path, progress=False)
     assert out.exists()
+
+
+def test_benchmark_runs_and_reports_ratios(capsys):
+    argv = ["--units", "16", "--samples", "50", "--draws", "2", "--repeats", "1", "--device", "cpu"]
+    out = sp.bench_main(argv)
+    assert set(out["ratios"]) == {"Householder batched / CholeskyQR2", "Householder loop / CholeskyQR2",
+                                  "one draw at a time / batched"}
+    assert all(v > 0 for v in out["ratios"].values())
+    assert "one draw at a time" in capsys.readouterr().out

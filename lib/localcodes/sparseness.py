@@ -847,12 +847,13 @@ MLP_ACTIVATIONS = ("sigmoid", "relu")
 
 
 def mlp_acts(scale: str, activation: str = "sigmoid", hidden: tuple[int, ...] = (500,), trained: bool = True,
-             n_per_class: int = 50, epochs: int = 300, optimizer: str = "adam", seed: int = 0,
+             n_per_class: int = 50, epochs: int = 225, optimizer: str = "sgd", lr: float = 2.0, seed: int = 0,
              device=None) -> LayerActs:
     """Hidden and output layers of a paper-000 MLP (``localcodes.train``) on its prototype-code training set.
 
-    Trained with ``optimizer`` (``adam``: lr 0.001, the book's ``train.BOOK_DEFAULTS``; ``sgd``: lr 0.01, the
-    paper's), batch 32, BCE, U(−0.05, 0.05) init, for ``epochs``; ``trained=False`` is the same network at
+    Trained with ``optimizer`` at ``lr`` for ``epochs`` (the defaults are ``train.BOOK_DEFAULTS``: plain SGD
+    at lr 2.0 for 225 epochs, the paper's lr × epochs in 1/200 of the epochs; ``train.PAPER_DEFAULTS`` is SGD
+    at 0.01 for 45,000), batch 32, BCE, U(−0.05, 0.05) init; ``trained=False`` is the same network at
     initialisation. Cached under ``results/<scale>/60_sparseness/mlp-<key>/``. Examples: the training
     codewords the trained network classifies correctly (paper 000 counts local codes on the training set).
     """
@@ -861,17 +862,16 @@ def mlp_acts(scale: str, activation: str = "sigmoid", hidden: tuple[int, ...] = 
 
     if activation not in MLP_ACTIVATIONS:
         raise ValueError(f"activation must be one of {MLP_ACTIVATIONS}; got {activation!r}")
-    lrs = {"adam": 0.001, "sgd": 0.01}
-    if optimizer not in lrs:
-        raise ValueError(f"optimizer must be one of {tuple(lrs)}; got {optimizer!r}")
+    if optimizer not in train.OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {train.OPTIMIZERS}; got {optimizer!r}")
     dev = pick_device(None if device is None else str(device))
     hidden = tuple(int(h) for h in hidden)
     params = {"activation": activation, "hidden": list(hidden), "n_per_class": n_per_class, "epochs": epochs,
-              "optimizer": optimizer, "seed": seed}
+              "optimizer": optimizer, "lr": lr, "seed": seed}
     folder = results_dir(scale, "60_sparseness") / f"mlp-{_key(params)}"
     data = train.code_data(n_per_class=n_per_class, seed=seed)
-    cfg = train.TrainConfig(hidden=hidden, activation=activation, optimizer=optimizer, lr=lrs[optimizer],
-                            batch_size=32, epochs=epochs, seed=seed)
+    cfg = train.TrainConfig(hidden=hidden, activation=activation, optimizer=optimizer, lr=lr, batch_size=32,
+                            epochs=epochs, seed=seed)
     path = folder / "ensemble.pt"
     if path.exists():
         state = torch.load(path, map_location="cpu", weights_only=False)
@@ -911,6 +911,7 @@ def mlp_acts(scale: str, activation: str = "sigmoid", hidden: tuple[int, ...] = 
 # --- the chapter: every network, trained and untrained ------------------------------------------------------
 
 NETWORKS = ("alexnet", "lenet", "mlp")
+ANALYSIS_VERSION = 2  # part of every cache key: bump it when the analysis changes what it computes
 
 
 def variants(networks: Iterable[str] = NETWORKS,
@@ -938,8 +939,8 @@ def analyse_variant(scale: str, variant: dict, settings: Mapping, device=None, c
 
     ``settings``: ``n_images, draws, lc_draws, max_samples, max_units, n_pairs`` (0 = no cap / N//2),
     ``seed``, and the training settings ``lenet_train, lenet_epochs, mlp_hidden, mlp_epochs, mlp_per_class,
-    mlp_optimizer``. Returns the frames (each with ``network``, ``trained`` and ``variant`` columns) and the
-    loader's info.
+    mlp_optimizer, mlp_lr``. Returns the frames (each with ``network``, ``trained`` and ``variant`` columns)
+    and the loader's info.
     """
     from .results import results_dir, write_json
 
@@ -962,15 +963,16 @@ def analyse_variant(scale: str, variant: dict, settings: Mapping, device=None, c
             return lenet_acts(scale, variant["arm"], trained, s["lenet_train"], s["n_images"],
                               s["lenet_epochs"], seed, device)
     else:
-        ident = {k: s[k] for k in ("mlp_hidden", "mlp_epochs", "mlp_per_class", "mlp_optimizer")}
+        ident = {k: s[k] for k in ("mlp_hidden", "mlp_epochs", "mlp_per_class", "mlp_optimizer", "mlp_lr")}
         ident["activation"] = variant["activation"]
 
         def load():
             return mlp_acts(scale, variant["activation"], tuple(s["mlp_hidden"]), trained, s["mlp_per_class"],
-                            s["mlp_epochs"], s["mlp_optimizer"], seed, device)
+                            s["mlp_epochs"], s["mlp_optimizer"], s["mlp_lr"], seed, device)
 
     analysis = {k: s[k] for k in ("draws", "lc_draws", "max_samples", "max_units", "n_pairs")}
-    params = {"family": fam, "trained": trained, "seed": seed, **ident, **analysis}
+    params = {"version": ANALYSIS_VERSION, "family": fam, "trained": trained, "seed": seed, **ident,
+              **analysis}
     name = f"{variant['network']}, {'trained' if trained else 'untrained'}"
     folder = results_dir(scale, "60_sparseness") / f"analysis-{_key(params)}"
     holder: dict = {}
@@ -1113,6 +1115,7 @@ def histogram_chart(hists: pd.DataFrame, layers: pd.DataFrame, columns: int = 4,
     bars = base.transform_filter("datum.kind == 'bar'").mark_bar().encode(
         x=alt.X("start:Q", title="activation"), x2="end:Q",
         y=alt.Y("count:Q", scale=alt.Scale(type="log"), title="count (log)"),
+        y2=alt.datum(0.5),  # a log axis has no zero: bars start just below a count of 1
         tooltip=[alt.Tooltip("start:Q", format=".3g"), alt.Tooltip("end:Q", format=".3g"), "count:Q"])
     text = base.transform_filter("datum.kind == 'text'").mark_text(
         align="right", baseline="top", fontSize=11).encode(
@@ -1209,3 +1212,72 @@ def advantage_table(basis: pd.DataFrame, layers: pd.DataFrame, statistic: str = 
             "advantage", "z", "p", "lc_units", "lc_units_on"]
     return out[[c for c in keep if c in out.columns]].sort_values(["variant", "depth"], kind="stable") \
         .set_index(["variant", "layer"])
+
+
+# --- benchmark ----------------------------------------------------------------------------------------------
+
+
+def _timed(fn, repeats: int) -> float:
+    """Best wall time of ``repeats`` calls (after one warm-up), in seconds."""
+    fn()
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def bench_main(argv: list[str] | None = None) -> dict:
+    """``localcodes bench sparseness``: the basis test's two design choices against their plain alternatives.
+
+    (1) random bases by batched Cholesky QR (CholeskyQR2) vs batched Householder QR (``torch.linalg.qr``) vs
+    a Python loop of Householder QRs; (2) the statistics of all draws batched in one tensor program vs one
+    draw at a time. Prints the times and ratios of one run (best of ``--repeats``) and returns them.
+    """
+    import argparse
+
+    from .results import device_name, pick_device
+
+    ap = argparse.ArgumentParser(prog="localcodes bench sparseness", description=bench_main.__doc__)
+    ap.add_argument("--units", type=int, default=256, help="layer width U (default 256)")
+    ap.add_argument("--samples", type=int, default=5000, help="samples (rows) per layer (default 5000)")
+    ap.add_argument("--draws", type=int, default=10, help="random bases (default 10)")
+    ap.add_argument("--repeats", type=int, default=3, help="timed repeats; the best is reported (default 3)")
+    ap.add_argument("--device", default=None, help="cpu, cuda or auto (default: auto)")
+    args = ap.parse_args(argv)
+    if min(args.units, args.samples, args.draws, args.repeats) < 1:
+        ap.error("--units, --samples, --draws and --repeats must be >= 1")
+    dev = pick_device(args.device)
+    u, d = args.units, args.draws
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(d, u, u, generator=gen, dtype=torch.float64).to(dev)
+    x = torch.relu(torch.randn(args.samples, u, generator=gen) - 0.5).to(dev)
+
+    def householder_loop():
+        for i in range(d):
+            torch.linalg.qr(z[i])
+
+    t = {
+        "bases: CholeskyQR2, batched": _timed(lambda: _cholesky_qr(_cholesky_qr(z)[0]), args.repeats),
+        "bases: Householder QR, batched": _timed(lambda: torch.linalg.qr(z), args.repeats),
+        "bases: Householder QR, loop": _timed(householder_loop, args.repeats),
+        "basis test: draws batched": _timed(lambda: basis_values(x, draws=d, dtype=torch.float32),
+                                            args.repeats),
+        "basis test: one draw at a time": _timed(
+            lambda: basis_values(x, draws=d, chunk=1, dtype=torch.float32), args.repeats),
+    }
+    chol = t["bases: CholeskyQR2, batched"]
+    ratios = {
+        "Householder batched / CholeskyQR2": t["bases: Householder QR, batched"] / chol,
+        "Householder loop / CholeskyQR2": t["bases: Householder QR, loop"] / chol,
+        "one draw at a time / batched": t["basis test: one draw at a time"] / t["basis test: draws batched"],
+    }
+    print(f"device: {device_name(dev)}; U={u}, samples={args.samples}, draws={d}, best of {args.repeats}")
+    for k, v in t.items():
+        print(f"  {k:<36s} {v * 1000:9.1f} ms")
+    for k, v in ratios.items():
+        print(f"  {k:<36s} {v:9.2f}x")
+    return {"seconds": t, "ratios": ratios, "device": device_name(dev), **vars(args)}
