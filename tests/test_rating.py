@@ -266,16 +266,18 @@ def test_observer_panel_says_yes_to_consistent_panels_and_names_the_class(tmp_pa
     assert (table.test_accuracy > 0.9).all()
     tx, ty = _toy_images(10, seed=2)
     mixed = torch.cat([tx[ty == c][:4] for c in range(3)])[:10]  # 4 + 4 + 2 of the three classes
-    panels = {("fc8", 0): tx[ty == 2], ("fc8", 1): mixed, ("conv5", 7): tx[ty == 0]}
+    scrambled = rating.phase_scrambled(tx[ty == 1], torch.Generator().manual_seed(5))
+    panels = {("fc8", 0): tx[ty == 2], ("fc8", 1): mixed, ("conv5", 7): tx[ty == 0], ("fc6", 3): scrambled}
     r = rating.observer_ratings(ensembles, panels, CLASSES, min_confidence=0.5, min_share=0.5)
-    assert len(r) == 3 * 4 and set(r.rater) == set(table.rater)
+    assert len(r) == 4 * 4 and set(r.rater) == set(table.rater)
+    assert not r[r.layer == "fc6"]["yes"].any()  # "no object": the observers learnt a reject class
     by = r.groupby(["layer", "unit"])
     assert by.get_group(("fc8", 0))["yes"].all() and (by.get_group(("fc8", 0))["named"] == "shoe").all()
     assert by.get_group(("conv5", 7))["yes"].all() and (by.get_group(("conv5", 7))["named"] == "dog").all()
     assert not by.get_group(("fc8", 1))["yes"].any() and by.get_group(("fc8", 1))["named"].isna().all()
     # the answers go straight into the store; a second pass adds nothing
     with rating.RatingStore(tmp_path / "r.sqlite") as store:
-        assert store.add_many(r) == 12 and store.add_many(r) == 0
+        assert store.add_many(r) == 16 and store.add_many(r) == 0
     # the cache: the same settings load the trained observers instead of training again
     again, table2 = rating.train_observers(
         x, y, per_arch=2, epochs=2, batch_size=32, seed=0, cache_dir=tmp_path, progress=False
@@ -284,6 +286,17 @@ def test_observer_panel_says_yes_to_consistent_panels_and_names_the_class(tmp_pa
     for a, b in zip(again, ensembles, strict=True):
         for (k, v), (_, w) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
             assert torch.equal(v.cpu(), w.cpu()), k
+
+
+def test_phase_scrambling_keeps_each_histogram_but_not_the_shape():
+    x, _ = _toy_images(5)
+    s = rating.phase_scrambled(x, torch.Generator().manual_seed(0))
+    assert s.shape == x.shape and s.dtype == torch.uint8
+    xf, sf = x.double(), s.double()
+    assert torch.equal(s.flatten(1).sort(1).values, x.flatten(1).sort(1).values)  # same pixel histogram
+    # the bar (rows 2-4 of class 0) is no longer brighter than the rest
+    bar = (xf[:5, 2:5].mean() - xf[:5, 8:].mean(), sf[:5, 2:5].mean() - sf[:5, 8:].mean())
+    assert bar[0] > 100 and abs(bar[1]) < 40
 
 
 def test_observers_are_independent_members():

@@ -1,21 +1,28 @@
 """Activation maximisation (AM): images that drive one unit of a named layer as hard as possible.
 
 Paper 001 (§2, §3.3) generated 100 images per unit of AlexNet's conv5, fc6 and fc8 with Plug & Play generative
-networks and showed them as 10 x 10 panels. No image generator trained on ImageNet can be shipped here, so
-this module uses the generator-free recipe of the feature-visualisation literature (Olah et al., 2017,
-"Feature Visualization"; the Lucid library), written in torch:
+networks (a deep generator trained on ImageNet supplies the image prior) and showed them as 10 x 10 panels.
+That generator cannot be shipped here, so this module offers two image priors, written in torch:
 
-* **parameterisation** — each image lives in a scaled Fourier basis (:class:`FourierImage`): coefficients are
-  divided by their spatial frequency, so gradient steps change low frequencies first and the optimum is not
-  high-frequency noise; colour images are additionally *decorrelated* (a fixed colour-correlation matrix),
-  grey images have one channel; a sigmoid keeps pixels in [0, 1];
+* a **generator prior** (:class:`LinearGenerator`, :class:`GeneratorImage`): images come from a PCA of the
+  network's own training images — the simplest generator one can fit to data — and the optimisation moves
+  their latent codes, optionally pulled back towards typical codes (``latent_l2``);
+* **no data prior**, the recipe of the feature-visualisation literature (Olah et al., 2017, "Feature
+  Visualization"; the Lucid library): each image lives in a scaled Fourier basis (:class:`FourierImage`),
+  coefficients divided by their spatial frequency so that gradient steps change low frequencies first and the
+  optimum is not high-frequency noise; colour images are *decorrelated* (a fixed colour-correlation matrix),
+  grey images have one channel; a sigmoid keeps pixels in [0, 1].
+
+Either way:
+
 * **robustness transforms** — at every step each image gets its own random jitter, scale and rotation
-  (:func:`random_transform`, one batched affine warp), so only features that survive small transformations
-  grow;
-* **penalties** — optional total variation and L2 (distance from mid-grey) per image;
-* **diversity** — every image starts from its own random spectrum; an optional penalty pushes the images of
-  the same unit apart (their mean pairwise cosine similarity, weighted relative to the unit's current
-  objective so that one weight means the same in every layer).
+  (:func:`random_transform`, one batched affine warp), so only features that survive small changes grow;
+* **penalties** — optional total variation and L2 (distance from the background grey) per image;
+* **diversity** — every image starts from its own random point; an optional penalty pushes the images of the
+  same unit apart (their mean pairwise cosine similarity).
+
+Penalty weights are relative to the unit's current objective, so that one weight means the same in every
+layer, whatever the scale of its activations.
 
 Many units and many images per unit are optimised together as one batch (:func:`maximise`): image *i* of the
 batch has its own target ``(layer, unit)``, so one forward/backward pass serves all of them, on the GPU when
@@ -36,11 +43,12 @@ import io
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -51,21 +59,29 @@ __all__ = [
     "AMConfig",
     "AMResult",
     "FourierImage",
+    "LinearGenerator",
+    "fit_linear_generator",
+    "GeneratorImage",
+    "PRIORS",
     "COLOR_CORRELATION",
     "CONV_REDUCTIONS",
     "random_transform",
     "total_variation",
     "maximise",
     "maximise_units",
+    "run_key",
+    "make_panels",
     "unit_values",
     "to_uint8",
     "grid_image",
+    "panel_bytes",
     "panel_png",
     "save_grid",
     "bench_main",
 ]
 
 CONV_REDUCTIONS = ("mean", "max", "center")
+PRIORS = ("fourier", "generator")
 # Lucid's square root of ImageNet's colour correlation (columns: decorrelated channels → RGB)
 COLOR_CORRELATION = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]])
 
@@ -120,6 +136,78 @@ class FourierImage(nn.Module):
         if self.decorrelate:
             img = torch.einsum("rc,nchw->nrhw", self.color, img)
         return torch.sigmoid(img)
+
+
+@dataclass
+class LinearGenerator:
+    """A linear image generator fitted to data (PCA): ``x = mean + (z * scale) @ basis``.
+
+    With z ~ N(0, I) it draws images with the data's mean and covariance in its top ``k`` directions: the
+    simplest generator network "trained" on the data, standing in for the deep generator of Plug & Play
+    generative networks that paper 001 used. ``shape`` is (C, H, W).
+    """
+
+    mean: torch.Tensor  # (D,)
+    basis: torch.Tensor  # (k, D), orthonormal rows
+    scale: torch.Tensor  # (k,), standard deviation of the data along each row
+    shape: tuple[int, int, int]
+    explained: float = float("nan")  # share of the data's variance the k directions hold
+
+    def key(self) -> str:
+        """A short hash of the generator (for cache keys)."""
+        h = hashlib.sha256()
+        for t in (self.mean, self.basis, self.scale):
+            h.update(t.detach().cpu().to(torch.float32).contiguous().numpy().tobytes())
+        return h.hexdigest()[:10]
+
+
+def fit_linear_generator(
+    images: torch.Tensor, k: int = 64, max_images: int = 10000, seed: int = 0
+) -> LinearGenerator:
+    """Fit a :class:`LinearGenerator` (PCA) to images: uint8 (N, H, W) / (N, C, H, W) in 0..255, or float in
+    [0, 1]; at most ``max_images`` of them (a seeded random subset)."""
+    x = images.unsqueeze(1) if images.ndim == 3 else images
+    if x.ndim != 4:
+        raise ValueError(f"images must be (N, H, W) or (N, C, H, W); got shape {tuple(images.shape)}")
+    n = x.shape[0]
+    if not 1 <= k < min(n, x[0].numel()):
+        raise ValueError(f"k must be between 1 and min(N, pixels) - 1 = {min(n, x[0].numel()) - 1}; got {k}")
+    if n > max_images:
+        x = x[torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:max_images]]
+    flat = x.reshape(x.shape[0], -1).to(torch.float64)
+    if images.dtype == torch.uint8:
+        flat = flat / 255.0
+    mean = flat.mean(0)
+    _, sv, vh = torch.linalg.svd(flat - mean, full_matrices=False)
+    var = sv**2 / max(flat.shape[0] - 1, 1)
+    return LinearGenerator(
+        mean.float(),
+        vh[:k].float(),
+        var[:k].sqrt().float(),
+        tuple(x.shape[1:]),
+        float(var[:k].sum() / var.sum()),
+    )
+
+
+class GeneratorImage(nn.Module):
+    """A batch of images from a :class:`LinearGenerator`; the latent codes z are the parameters.
+
+    ``forward()`` gives (n, C, H, W) clamped to [0, 1]; ``z`` starts as N(0, sd²) draws (random plausible
+    images, each its own), and :func:`maximise` can pull it back towards the prior (``latent_l2``).
+    """
+
+    def __init__(
+        self, n: int, gen: LinearGenerator, sd: float = 1.0, generator: torch.Generator | None = None
+    ) -> None:
+        super().__init__()
+        self.shape = (n, *gen.shape)
+        self.register_buffer("mean", gen.mean)
+        self.register_buffer("basis", gen.basis)
+        self.register_buffer("scale", gen.scale)
+        self.z = nn.Parameter(torch.randn((n, gen.basis.shape[0]), generator=generator) * sd)
+
+    def forward(self) -> torch.Tensor:
+        return (self.mean + (self.z * self.scale) @ self.basis).reshape(self.shape).clamp(0, 1)
 
 
 # ----------------------------------------------------------------------------------------------- transforms
@@ -283,6 +371,7 @@ class AMConfig:
     """Settings of one AM run (the defaults follow Lucid's, with transforms scaled to the image size)."""
 
     size: int = 64  # the network's input size (height = width)
+    prior: str = "fourier"  # "fourier" (no data prior) or "generator" (a LinearGenerator fitted to the data)
     param_size: int | None = None  # images live at this size and are resized to ``size`` (None: ``size``)
     channels: int = 1  # 1 grey, 3 RGB
     mean: float | list[float] = (
@@ -294,13 +383,16 @@ class AMConfig:
     decay: float = 1.0  # Fourier scaling power
     init_sd: float = 0.01
     decorrelate: bool = True
+    latent_sd: float = 1.0  # generator prior: spread of the random starting codes
     jitter: float = 0.06  # fraction of the image size
     scale: tuple[float, float] = (0.9, 1.1)
     angle: float = 10.0
     fill: float = 0.5  # the grey that transforms expose at the border (0 for dark-background data)
-    tv: float = 0.0  # weight of the total-variation penalty
-    l2: float = 0.0  # weight of the L2 penalty (distance from mid-grey)
-    diversity: float = 0.0  # same-unit pairwise cosine similarity, weighted relative to the unit's objective
+    # penalty weights, relative to the unit's current objective (so one weight means the same in every layer)
+    tv: float = 0.0  # total variation
+    l2: float = 0.0  # root-mean-square distance from the background ``fill``
+    diversity: float = 0.0  # mean cosine similarity with the unit's other images
+    latent_l2: float = 0.0  # generator prior: mean squared latent code (pulls images back to typical ones)
     conv_reduce: str = "max"  # a filter's spatial maximum, as paper 001 measures it; "mean" gives textures
     pre_relu: bool = True
 
@@ -313,8 +405,10 @@ class AMConfig:
             )
         if self.conv_reduce not in CONV_REDUCTIONS:
             raise ValueError(f"conv_reduce must be one of {CONV_REDUCTIONS}; got {self.conv_reduce!r}")
-        if min(self.tv, self.l2, self.diversity) < 0:
-            raise ValueError("the penalty weights tv, l2 and diversity must be >= 0")
+        if min(self.tv, self.l2, self.diversity, self.latent_l2) < 0:
+            raise ValueError("the penalty weights tv, l2, diversity and latent_l2 must be >= 0")
+        if self.prior not in PRIORS:
+            raise ValueError(f"prior must be one of {PRIORS}; got {self.prior!r}")
 
 
 @dataclass
@@ -348,6 +442,7 @@ def maximise(
     seed: int = 0,
     device: torch.device | str | None = None,
     progress: bool = False,
+    generator: LinearGenerator | None = None,
 ) -> AMResult:
     """Optimise ``n_images`` images for each ``(layer, unit)`` target, all in one batch.
 
@@ -370,10 +465,19 @@ def maximise(
     unit_of = torch.tensor([unit for _, unit in targets]).repeat_interleave(n_images).to(dev)
 
     gen = torch.Generator().manual_seed(seed)
-    side = cfg.param_size or cfg.size
-    param = FourierImage(batch, cfg.channels, side, side, cfg.decay, cfg.init_sd, cfg.decorrelate, gen).to(
-        dev
-    )
+    if cfg.prior == "generator":
+        if generator is None:
+            raise ValueError("prior='generator' needs generator= (a LinearGenerator: fit_linear_generator)")
+        if generator.shape[0] != cfg.channels:
+            raise ValueError(
+                f"the generator makes {generator.shape[0]}-channel images; config has {cfg.channels}"
+            )
+        param = GeneratorImage(batch, generator, cfg.latent_sd, gen).to(dev)
+        side = generator.shape[-1]
+    else:
+        side = cfg.param_size or cfg.size
+        param = FourierImage(batch, cfg.channels, side, side, cfg.decay, cfg.init_sd, cfg.decorrelate, gen)
+        param = param.to(dev)
 
     def to_input(images: torch.Tensor) -> torch.Tensor:
         """The network's view of an image: resized like its data (bilinear), before normalisation."""
@@ -418,14 +522,17 @@ def maximise(
             )
             value = objective(warped)
             loss = -value
-            if cfg.tv:
-                loss = loss + cfg.tv * total_variation(images)
-            if cfg.l2:
-                loss = loss + cfg.l2 * (images - 0.5).pow(2).flatten(1).mean(1).sqrt()
-            if cfg.diversity:
-                # scaled by the unit's current objective, so one weight means the same in every layer
+            if cfg.tv or cfg.l2 or cfg.diversity or cfg.latent_l2:
+                # penalties scale with the unit's current objective: one weight means the same in every layer
                 size_of = value.detach().reshape(t_count, n_images).mean(1).abs().repeat_interleave(n_images)
-                loss = loss + cfg.diversity * size_of * _diversity(images, t_count)
+                penalty = cfg.diversity * _diversity(images, t_count)
+                if cfg.tv:
+                    penalty = penalty + cfg.tv * total_variation(images)
+                if cfg.l2:
+                    penalty = penalty + cfg.l2 * (images - cfg.fill).pow(2).flatten(1).mean(1).sqrt()
+                if cfg.latent_l2 and cfg.prior == "generator":
+                    penalty = penalty + cfg.latent_l2 * param.z.pow(2).mean(1)
+                loss = loss + size_of * penalty
             opt.zero_grad(set_to_none=True)
             loss.sum().backward()  # images are independent: summing keeps each one's gradient its own
             opt.step()
@@ -448,6 +555,12 @@ def maximise(
     )
 
 
+def run_key(config: AMConfig, **extra) -> str:
+    """A short hash of AM settings and whatever else changes the images (model weights, n_images, seed)."""
+    text = json.dumps({"config": asdict(config), **extra}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
 def _chunk_seed(seed: int, layer: str, units: Sequence[int]) -> int:
     key = f"{seed}|{layer}|{','.join(map(str, units))}".encode()
     return int.from_bytes(hashlib.sha256(key).digest()[:4], "little")
@@ -464,19 +577,22 @@ def maximise_units(
     cache_dir: str | Path | None = None,
     max_batch: int = 400,
     progress: bool = True,
+    key: str = "",
+    generator: LinearGenerator | None = None,
 ) -> dict[int, torch.Tensor]:
     """AM images for many units of one layer, in batches of about ``max_batch`` images; {unit: (n, C, H, W)
     uint8}.
 
     With ``cache_dir``, each batch is written there atomically as soon as it is done and found again on the
     next call (a run that stops part-way resumes where it stopped). The cache key holds the layer, units,
-    n_images, seed and settings, so changing any of them computes afresh.
+    n_images, seed, settings and ``key`` (say, a hash of the model's weights), so changing any of them
+    computes afresh.
     """
     cfg = config or AMConfig()
     units = [int(u) for u in units]
     per_chunk = max(1, max_batch // n_images)
     chunks = [units[i : i + per_chunk] for i in range(0, len(units), per_chunk)]
-    settings = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True, default=str).encode()).hexdigest()[:10]
+    settings = run_key(cfg, key=key, generator=generator.key() if generator is not None else None)
     out: dict[int, torch.Tensor] = {}
     it = chunks
     if progress:
@@ -495,7 +611,13 @@ def maximise_units(
                     out.update(zip(chunk, saved["images"], strict=True))
                     continue
         res = maximise(
-            model, [(layer, u) for u in chunk], n_images, cfg, _chunk_seed(seed, layer, chunk), device
+            model,
+            [(layer, u) for u in chunk],
+            n_images,
+            cfg,
+            _chunk_seed(seed, layer, chunk),
+            device,
+            generator=generator,
         )
         images = to_uint8(res.images)
         if path is not None:
@@ -503,6 +625,78 @@ def maximise_units(
                 torch.save({"units": torch.tensor(chunk), "images": images, "objective": res.objective}, tmp)
         out.update(zip(chunk, images, strict=True))
     return out
+
+
+def make_panels(
+    model: nn.Module,
+    units: Mapping[str, Sequence[int]],
+    n_images: int,
+    config: AMConfig,
+    folder: str | Path,
+    seed: int = 0,
+    modules: Mapping[str, str] | None = None,
+    device: torch.device | str | None = None,
+    nrow: int | None = None,
+    max_batch: int = 400,
+    progress: bool = True,
+    generator: LinearGenerator | None = None,
+) -> tuple[pd.DataFrame, dict[tuple[str, int], torch.Tensor]]:
+    """AM images and one PNG panel per unit for several layers; resumable, everything written atomically.
+
+    ``units`` maps a layer's name (``conv5``) to the units to visualise; ``modules`` maps names to module
+    names (e.g. ``nets.ALEXNET_LAYERS``; default: the names are module names). Images are cached under
+    ``folder/cache`` and panels written to ``folder/panels/<key>/<layer>.<unit>.png``; ``key`` hashes
+    the settings, the model's weights, the generator, ``n_images`` and ``seed`` (new settings never overwrite
+    old panels).
+
+    Returns a table (``layer, unit, panel`` — the PNG's path relative to ``folder`` — ``am_mean, am_min``: the
+    unit's activation on its own images, measured the paper's way) and ``{(layer, unit): uint8 images}``.
+    """
+    from .record import model_identity
+
+    folder = Path(folder)
+    modules = dict(modules or {})
+    weights = model_identity(model)["weights_sha256"]
+    gen_key = generator.key() if generator is not None else None
+    key = run_key(config, weights=weights, n_images=n_images, seed=seed, generator=gen_key)
+    nrow = nrow or max(1, math.isqrt(n_images))
+    rows, images = [], {}
+    for layer, layer_units in units.items():
+        module = modules.get(layer, layer)
+        layer_units = [int(u) for u in layer_units]
+        got = maximise_units(
+            model,
+            module,
+            layer_units,
+            n_images,
+            config,
+            seed,
+            device,
+            folder / "cache",
+            max_batch,
+            progress,
+            key=weights,
+            generator=generator,
+        )
+        flat = torch.cat([got[u] for u in layer_units]).float() / 255
+        which = torch.tensor(layer_units).repeat_interleave(n_images)
+        vals = unit_values(model, module, flat, which, config.mean, config.std, config.size)
+        vals = vals.reshape(-1, n_images)
+        for i, unit in enumerate(layer_units):
+            images[(layer, unit)] = got[unit]
+            rel = Path("panels") / key / f"{layer}.{unit}.png"
+            if not (folder / rel).exists():
+                save_grid(folder / rel, got[unit], nrow=nrow)
+            rows.append(
+                {
+                    "layer": layer,
+                    "unit": unit,
+                    "panel": rel.as_posix(),
+                    "am_mean": float(vals[i].mean()),
+                    "am_min": float(vals[i].min()),
+                }
+            )
+    return pd.DataFrame(rows), images
 
 
 # ---------------------------------------------------------------------------------------------------- grids
@@ -514,8 +708,7 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 
 def grid_image(images: torch.Tensor, nrow: int = 10, pad: int = 1, size: int | None = None, fill: int = 255):
-    """A panel of images (n, C, H, W) as one PIL image, ``nrow`` per row, each tile resized to ``size`` px.
-    """
+    """A panel of images (n, C, H, W) as one PIL image, ``nrow`` per row, each tile resized to ``size`` px."""
     from PIL import Image
 
     if images.ndim != 4 or images.shape[1] not in (1, 3):
@@ -540,11 +733,30 @@ def grid_image(images: torch.Tensor, nrow: int = 10, pad: int = 1, size: int | N
     return Image.fromarray(canvas[..., 0] if c == 1 else canvas, mode="L" if c == 1 else "RGB")
 
 
+def panel_bytes(
+    images: torch.Tensor,
+    nrow: int = 10,
+    pad: int = 1,
+    size: int | None = None,
+    fmt: str = "png",
+    quality: int = 75,
+) -> bytes:
+    """A panel encoded as PNG (lossless, for raters) or JPEG (about half the bytes, for light book pages)."""
+    fmts = ("png", "jpeg")
+    if fmt not in fmts:
+        raise ValueError(f"fmt must be one of {fmts}; got {fmt!r}")
+    buf = io.BytesIO()
+    img = grid_image(images, nrow, pad, size)
+    if fmt == "png":
+        img.save(buf, format="PNG", optimize=True)
+    else:
+        img.save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
 def panel_png(images: torch.Tensor, nrow: int = 10, pad: int = 1, size: int | None = None) -> bytes:
     """A panel as PNG bytes (for ``IPython.display.Image`` and the rating widget)."""
-    buf = io.BytesIO()
-    grid_image(images, nrow, pad, size).save(buf, format="PNG", optimize=True)
-    return buf.getvalue()
+    return panel_bytes(images, nrow, pad, size, "png")
 
 
 def save_grid(
@@ -559,8 +771,7 @@ def save_grid(
 
 # ------------------------------------------------------------------------------------------------ benchmark
 def bench_main(argv: list[str] | None = None) -> dict:
-    """``localcodes bench am``: AM throughput (images x steps per second) on one layer of the scale's AlexNet.
-    """
+    """``localcodes bench am``: AM throughput (images x steps per second) on one layer of an AlexNet."""
     p = argparse.ArgumentParser(prog="localcodes bench am", description=bench_main.__doc__)
     p.add_argument(
         "--model",
@@ -576,7 +787,18 @@ def bench_main(argv: list[str] | None = None) -> dict:
     p.add_argument("--units", type=int, default=4, help="units optimised together")
     p.add_argument("--images", type=int, default=25, help="images per unit")
     p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--param-size", type=int, default=28, help="side at which images are parameterised")
+    p.add_argument(
+        "--param-size", type=int, default=28, help="side at which Fourier images are parameterised"
+    )
+    p.add_argument(
+        "--prior",
+        choices=PRIORS,
+        default="generator",
+        help="image prior: a PCA generator fitted to the scale's training images, or Fourier",
+    )
+    p.add_argument(
+        "--diversity", type=float, default=0.3, help="weight of the diversity penalty (as the chapter)"
+    )
     p.add_argument("--device", default=None, help="cpu | cuda | auto (default: CUDA when present)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--json", type=Path, default=None, help="also write the result here (atomically)")
@@ -594,14 +816,23 @@ def bench_main(argv: list[str] | None = None) -> dict:
         torch.manual_seed(0)
         model = nets.AlexNet(10, 1, preset["width"], nets.pool5_size(preset["input_size"])).to(dev)
     layer = nets.ALEXNET_LAYERS.get(args.layer, args.layer)
-    cfg = AMConfig(size=preset["input_size"], param_size=args.param_size, steps=args.steps)
+    cfg = AMConfig(
+        size=preset["input_size"],
+        param_size=args.param_size,
+        steps=args.steps,
+        prior=args.prior,
+        diversity=args.diversity,
+        latent_l2=0.1 if args.prior == "generator" else 0.0,
+    )
+    gen = None
+    if args.prior == "generator":
+        gen = fit_linear_generator(nets.image_data(args.scale, "train").raw[:2000], k=64)
     targets = [(layer, u) for u in range(args.units)]
-    maximise(
-        model, targets, 2, AMConfig(size=cfg.size, param_size=cfg.param_size, steps=2), device=dev
-    )  # warm-up
+    warm = AMConfig(**{**asdict(cfg), "steps": 2})
+    maximise(model, targets, 2, warm, device=dev, generator=gen)  # warm-up
     if dev.type == "cuda":
         torch.cuda.synchronize()
-    res = maximise(model, targets, args.images, cfg, device=dev)
+    res = maximise(model, targets, args.images, cfg, device=dev, generator=gen)
     if dev.type == "cuda":
         torch.cuda.synchronize()
     n = args.units * args.images
@@ -612,9 +843,11 @@ def bench_main(argv: list[str] | None = None) -> dict:
         "scale": args.scale,
         "input_size": preset["input_size"],
         "width": preset["width"],
-        "param_size": args.param_size,
+        "prior": args.prior,
+        "param_size": args.param_size if args.prior == "fourier" else None,
         "batch_images": n,
         "steps": args.steps,
+        "diversity": args.diversity,
         "seconds": round(res.seconds, 3),
         "images_steps_per_s": round(n * args.steps / res.seconds, 1),
         "device": device_name(dev),

@@ -48,6 +48,7 @@ __all__ = [
     "ObserverEnsemble",
     "train_observers",
     "observer_predictions",
+    "phase_scrambled",
     "observer_ratings",
     "canonical_name",
     "unit_summary",
@@ -265,9 +266,9 @@ def counterbalanced_lists(panels: pd.DataFrame, n_lists: int, seed: int = 0) -> 
 def rater_order(plan: pd.DataFrame, rater_index: int) -> pd.DataFrame:
     """The panels rater number ``rater_index`` sees, in order.
 
-    Raters are dealt to lists in turn (rater i gets list i mod L); the j-th rater of a list sees it rotated by
-    j times the list length over the number of raters per list (a Latin-square rotation), and every second
-    rater of a list sees it reversed, so no panel is always early or always late in the session.
+    Raters are dealt to lists in turn (rater i gets list i mod L); the j-th rater of a list (j = i div L) sees
+    it rotated by j * (n // 5) positions (about five starting points, as the paper had 5-6 raters per list)
+    and, for odd j, reversed, so no panel is always early or always late in a session.
     """
     if rater_index < 0:
         raise ValueError(f"rater_index must be >= 0; got {rater_index}")
@@ -408,9 +409,10 @@ class ObserverEnsemble(nn.Module):
     """``k`` independent classifiers of one architecture evaluated as one batched module.
 
     Input (B, k, h, w): member j sees channel j (its own image while training; the same image, expanded, while
-    rating). Output (B, k, classes). ``cnn``: two 5x5 conv + pool stages and a hidden layer, as grouped
-    convolutions (groups = k) so members share no weights; ``mlp``: one hidden layer, as batched matrix
-    products. Members differ by their random start and their own shuffled order of the training data.
+    rating). Output (B, k, classes), plus a "no object" class with ``reject``. ``cnn``: two strided conv
+    layers (5x5, 3x3) and a hidden layer, as grouped convolutions (groups = k) so members share no weights;
+    ``mlp``: one hidden layer, as batched matrix products. Members differ by their random start and their own
+    shuffled order of the training data.
     """
 
     def __init__(
@@ -421,6 +423,7 @@ class ObserverEnsemble(nn.Module):
         size: int = 28,
         hidden: int = 64,
         channels: tuple[int, int] = (8, 16),
+        reject: bool = False,
     ) -> None:
         super().__init__()
         if arch not in OBSERVER_ARCHS:
@@ -428,17 +431,20 @@ class ObserverEnsemble(nn.Module):
         if k < 1 or n_classes < 2 or size < 8:
             raise ValueError(f"need k >= 1, n_classes >= 2, size >= 8; got {k}, {n_classes}, {size}")
         self.k, self.arch, self.n_classes, self.size = k, arch, n_classes, size
+        # with ``reject``, one more output: "no object" (trained on phase-scrambled images)
+        self.register_buffer("n_real", torch.tensor(n_classes))
+        n_out = n_classes + int(reject)
         c1, c2 = channels
         if arch == "cnn":
+            # strided convolutions and no pooling: grouped convolutions are slow on CPUs, so keep them small
             self.conv = nn.Sequential(
-                nn.Conv2d(k, k * c1, 5, padding=2, groups=k),
+                nn.Conv2d(k, k * c1, 5, stride=2, padding=2, groups=k),
                 nn.ReLU(),
-                nn.MaxPool2d(2),
-                nn.Conv2d(k * c1, k * c2, 5, padding=2, groups=k),
+                nn.Conv2d(k * c1, k * c2, 3, stride=2, padding=1, groups=k),
                 nn.ReLU(),
-                nn.MaxPool2d(2),
             )
-            d = c2 * (size // 4) ** 2
+            side = ((size - 1) // 2 + 1 - 1) // 2 + 1
+            d = c2 * side**2
         else:
             self.conv = None
             d = size * size
@@ -447,8 +453,8 @@ class ObserverEnsemble(nn.Module):
         self.register_buffer("std", torch.tensor(1.0))
         self.w1 = nn.Parameter(torch.randn(k, d, hidden) / d**0.5)
         self.b1 = nn.Parameter(torch.zeros(k, hidden))
-        self.w2 = nn.Parameter(torch.randn(k, hidden, n_classes) / hidden**0.5)
-        self.b2 = nn.Parameter(torch.zeros(k, n_classes))
+        self.w2 = nn.Parameter(torch.randn(k, hidden, n_out) / hidden**0.5)
+        self.b2 = nn.Parameter(torch.zeros(k, n_out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
@@ -456,6 +462,22 @@ class ObserverEnsemble(nn.Module):
             x = self.conv(x)  # (B, k*c2, s, s); member j owns channels j*c2 … (j+1)*c2
         h = torch.relu(torch.einsum("bkd,kdh->bkh", x.reshape(b, self.k, -1), self.w1) + self.b1)
         return torch.einsum("bkh,khc->bkc", h, self.w2) + self.b2
+
+
+def phase_scrambled(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Each image's amplitude spectrum with random phases: the same "texture statistics", no shape.
+
+    uint8 (N, h, w) in, uint8 out. The scrambled image then takes the original's own pixel values in its rank
+    order, so every image keeps its histogram (brightness and contrast) exactly.
+    """
+    x = images.to(torch.float64)
+    noise = torch.rand(x.shape, generator=generator, dtype=torch.float64)
+    phase = torch.angle(torch.fft.fft2(noise))  # the phase of real noise keeps the result real
+    out = torch.fft.ifft2(torch.fft.fft2(x).abs() * torch.exp(1j * phase)).real
+    flat = out.flatten(1)
+    ranks = flat.argsort(1).argsort(1)
+    values = images.flatten(1).sort(1).values
+    return values.gather(1, ranks).reshape(images.shape).to(torch.uint8)
 
 
 def _standardise(raw: torch.Tensor, mean: float, std: float) -> torch.Tensor:
@@ -479,12 +501,15 @@ def train_observers(
     test: tuple[torch.Tensor, torch.Tensor] | None = None,
     cache_dir: str | Path | None = None,
     progress: bool = True,
+    reject: bool = True,
 ) -> tuple[list[ObserverEnsemble], pd.DataFrame]:
     """Train ``per_arch`` independent observers per architecture on grey images (N, h, w), uint8 0..255.
 
-    Each member walks through the data in its own random order. With ``cache_dir`` the trained ensembles are
-    saved there (atomically) and loaded on the next call with the same settings. Returns the ensembles and a
-    table of the observers (``rater, arch, seed, train_accuracy, test_accuracy``).
+    Each member walks through the data in its own random order. With ``reject`` (default) the observers also
+    learn a "no object" class from phase-scrambled training images (:func:`phase_scrambled`: the images'
+    spectra, no shapes), so that, like a person, they can answer "nothing" to texture. With ``cache_dir`` the
+    trained ensembles are saved there (atomically) and loaded on the next call with the same settings. Returns
+    the ensembles and a table of the observers (``rater, arch, seed, train_accuracy, test_accuracy``).
     """
     if images.ndim != 3 or labels.shape != images.shape[:1]:
         raise ValueError(
@@ -503,6 +528,13 @@ def train_observers(
     std = float(x_all.float().std() / 255)
     n_classes = int(y_all.max()) + 1
     size = int(images.shape[-1])
+    x_fit, y_fit = x_all, y_all
+    if reject:
+        # as many "no object" images as an average class has
+        g = torch.Generator().manual_seed(seed + 12345)
+        src = torch.randperm(len(x_all), generator=g)[: max(1, len(x_all) // n_classes)]
+        x_fit = torch.cat([x_all, phase_scrambled(x_all[src], g)])
+        y_fit = torch.cat([y_all, torch.full((len(src),), n_classes)])
     settings = {
         "archs": list(archs),
         "per_arch": per_arch,
@@ -513,6 +545,7 @@ def train_observers(
         "n": len(y_all),
         "size": size,
         "n_classes": n_classes,
+        "reject": reject,
     }
     folder = Path(cache_dir) if cache_dir is not None else None
     if folder is not None and (folder / "observers.json").exists():
@@ -520,7 +553,7 @@ def train_observers(
         if saved.get("settings") == settings:
             ensembles = []
             for arch in archs:
-                ens = ObserverEnsemble(per_arch, arch, n_classes, size)
+                ens = ObserverEnsemble(per_arch, arch, n_classes, size, reject=reject)
                 ens.load_state_dict(torch.load(folder / f"observers_{arch}.pt", weights_only=True))
                 ensembles.append(ens.to(dev).eval())
             return ensembles, pd.DataFrame(saved["table"])[saved["columns"]]
@@ -528,12 +561,12 @@ def train_observers(
     ensembles, rows = [], []
     for a_i, arch in enumerate(archs):
         torch.manual_seed(seed * 1000 + a_i)
-        ens = ObserverEnsemble(per_arch, arch, n_classes, size).to(dev)
+        ens = ObserverEnsemble(per_arch, arch, n_classes, size, reject=reject).to(dev)
         ens.mean.fill_(mean)
         ens.std.fill_(std)
         opt = torch.optim.Adam(ens.parameters(), lr=lr)
         gen = torch.Generator().manual_seed(seed * 1000 + a_i)
-        n = len(y_all)
+        n = len(y_fit)
         steps = epochs * (n // batch_size)
         bar = None
         if progress:
@@ -546,10 +579,11 @@ def train_observers(
             perms = torch.stack([torch.randperm(n, generator=gen) for _ in range(per_arch)], 1)
             for i in range(0, n - batch_size + 1, batch_size):
                 idx = perms[i : i + batch_size]  # (B, k)
-                x = _standardise(x_all[idx], mean, std).to(dev)  # (B, k, h, w)
-                y = y_all[idx].to(dev)
+                x = _standardise(x_fit[idx], mean, std).to(dev)  # (B, k, h, w)
+                y = y_fit[idx].to(dev)
                 # sum over members: each member's gradient is the mean over its own batch
-                loss = F.cross_entropy(ens(x).reshape(-1, n_classes), y.reshape(-1)) * per_arch
+                out = ens(x)
+                loss = F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1)) * per_arch
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -626,10 +660,11 @@ def observer_ratings(
 ) -> pd.DataFrame:
     """Every observer's answer to every panel, as rows for :meth:`RatingStore.add_many`.
 
-    ``panels`` maps ``(layer, unit)`` to that unit's images (n, 1, h, w) or (n, h, w), uint8 or float in [0,
-    1]. Observer j says "yes" to a panel when more than ``min_share`` of its images are put in one class with
-    probability at least ``min_confidence`` ("most images fall in one class with confidence"), and names that
-    class. Extra columns: ``share`` (the winning class's share of the panel) and ``cls`` (its id).
+    ``panels`` maps ``(layer, unit)`` to that unit's images, (n, 1, h, w) or (n, h, w), uint8 or float in
+    [0, 1]. Observer j says "yes" to a panel when more than ``min_share`` of its images are put in one class
+    with probability at least ``min_confidence`` ("most images fall in one class with confidence"), and names
+    that class; images it puts in its "no object" class count for no class. Extra columns: ``share`` (the
+    winning class's share of the panel) and ``cls`` (its id).
     """
     if not 0 <= min_confidence <= 1 or not 0 <= min_share < 1:
         raise ValueError(
@@ -647,7 +682,9 @@ def observer_ratings(
     for ens in ensembles:
         probs = observer_predictions(ens, stacked).reshape(len(keys), n, ens.k, -1)  # (P, n, k, C)
         conf, cls = probs.max(-1)
-        confident = F.one_hot(cls, probs.shape[-1]) * (conf >= min_confidence)[..., None]
+        n_real = int(ens.n_real)
+        # an image counts for a class if the observer puts it there with confidence; "no object" never counts
+        confident = F.one_hot(cls, probs.shape[-1])[..., :n_real] * (conf >= min_confidence)[..., None]
         counts = confident.sum(1)  # (P, k, C)
         best, best_cls = counts.max(-1)  # ties go to the smaller class id
         share = best.float() / n
