@@ -105,13 +105,15 @@ sizes = [str(h) for h in P.hidden_sizes]
 pick = alt.param(name="size", value=sizes[-1], bind=alt.binding_select(options=sizes, name="hidden units "))
 flt = "toString(datum.n_hidden) == size"
 x = alt.X("sigma:Q", title="σ of the activation noise")
+YT = "number of local codes (mean ± s.e.)"
 layers = alt.layer(
-    alt.Chart(band).mark_area(opacity=0.2, color="gray").encode(x=x, y="lo:Q", y2="hi:Q").transform_filter(flt),
+    alt.Chart(band).mark_area(opacity=0.2, color="gray").encode(x=x, y=alt.Y("lo:Q", title=YT), y2="hi:Q")
+    .transform_filter(flt),
     alt.Chart(summ).mark_line(point=True).encode(
-        x=x, y=alt.Y("mean:Q", title="number of local codes (mean ± s.e.)"),
+        x=x, y=alt.Y("mean:Q", title=YT),
         tooltip=["n_hidden:Q", "sigma:Q", alt.Tooltip("mean:Q", format=".2f"), alt.Tooltip("sem:Q", format=".2f"),
                  "n:Q"]).transform_filter(flt),
-    alt.Chart(summ).mark_errorbar().encode(x=x, y="lo:Q", y2="hi:Q").transform_filter(flt),
+    alt.Chart(summ).mark_errorbar().encode(x=x, y=alt.Y("lo:Q", title=YT), y2="hi:Q").transform_filter(flt),
 ).properties(width=460, height=280, title="local codes vs activation noise").add_params(pick)
 layers
 

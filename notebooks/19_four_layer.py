@@ -49,7 +49,7 @@ PRESETS = {
               "seed": 0},
     "book": {"conditions": ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P", "Q",
                             "R", "S"],
-             "first_layer": [100], "second_layer": 250, "repeats": 3, "epochs": 300, "patience": 10,
+             "first_layer": [100], "second_layer": 250, "repeats": 3, "epochs": 300, "patience": 50,
              "lr_sigmoid": 2.0, "lr_relu": 0.1, "n_x_small": 100, "n_x_large": 1000, "seed": 0},
     "paper": {"conditions": ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P", "Q",
                              "R", "S"],
@@ -100,9 +100,10 @@ display(A.TABLE1.loc[P.conditions])
 # * **Validation-loss stopping** follows Keras' `EarlyStopping` (stop once the validation loss has not improved
 #   for `patience` epochs; Keras' default, used at the `paper` scale, stops at the first epoch without
 #   improvement). At the `book` scale one epoch stands for 200 of the paper's and the large steps make the loss
-#   noisy on the initial plateau, where a patience of one epoch stops sigmoid networks before they learn
-#   anything; we use a patience of 10 epochs (2,000 paper-equivalent epochs). **Training-accuracy stopping**
-#   stops at 99 % training classification accuracy.
+#   noisy on the long initial plateau of the sigmoid networks (all outputs near 0.1 for a hundred epochs or
+#   more), where a patience of one epoch — or ten — stops them before they learn anything; we use a patience of
+#   50 epochs (10,000 paper-equivalent epochs). **Training-accuracy stopping** stops at 99 % training
+#   classification accuracy.
 # * Softmax networks are trained with categorical cross-entropy, the others with binary cross-entropy.
 
 # %%
@@ -153,7 +154,8 @@ bars = alt.Chart(summ).mark_bar().encode(
     color=alt.Color("activation:N", scale=alt.Scale(domain=["sigmoid", "relu"], range=["#4c78a8", "#e45756"])),
     tooltip=["condition:N", "layer:N", "n_hidden:Q", alt.Tooltip("mean:Q", format=".2f"),
              alt.Tooltip("sem:Q", format=".2f"), "n:Q"]).transform_filter(flt)
-errs = alt.Chart(summ).mark_errorbar().encode(x=xcond, y="lo:Q", y2="hi:Q").transform_filter(flt)
+errs = alt.Chart(summ).mark_errorbar().encode(x=xcond, y=alt.Y("lo:Q", title="local codes (mean ± s.e.)"),
+                                              y2="hi:Q").transform_filter(flt)
 alt.layer(bars, errs).properties(width=560, height=280, title="local codes per training condition").add_params(
     layer, size)
 

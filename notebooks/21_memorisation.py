@@ -109,12 +109,13 @@ display(Markdown(
 
 # %%
 points = alt.Chart(final).mark_circle(size=50, opacity=0.7).encode(
-    x=alt.X("targets:N", title=None), xOffset=alt.XOffset("jit:Q"),
+    x=alt.X("targets:N", title=None, axis=alt.Axis(labelAngle=0)), xOffset=alt.XOffset("jit:Q"),
     y=alt.Y("lc_pairs:Q", title="local codes"),
     color=alt.Color("targets:N", scale=alt.Scale(domain=["control", "shuffled"], range=["#d62728", "#1f77b4"])),
     tooltip=["n_hidden:Q", "targets:N", "repeat:Q", "lc_pairs:Q", alt.Tooltip("train_acc:Q", format=".3f")],
 ).transform_calculate(jit="random()")
-means = alt.Chart(summ).mark_tick(color="black", thickness=2, size=30).encode(x="targets:N", y="mean:Q")
+means = alt.Chart(summ).mark_tick(color="black", thickness=2, size=30).encode(
+    x=alt.X("targets:N", title=None, axis=alt.Axis(labelAngle=0)), y=alt.Y("mean:Q", title="local codes"))
 alt.hconcat(*[
     alt.layer(points.transform_filter(f"datum.n_hidden == {h}"), means.transform_filter(f"datum.n_hidden == {h}"))
     .properties(width=160, height=260, title=f"{h} hidden units") for h in P.hidden_sizes])

@@ -291,8 +291,13 @@ def test_jitter_units_lists_local_code_units_first():
     acts = rng.uniform(0, 1, (60, 6))
     acts[labels == 2, 4] += 5  # unit 4: an on-code for class 2
     units, names = A.jitter_units(acts, labels, n_other=2)
-    assert units[0] == 4 and "on-code: class 2" in names[0]
-    assert len(units) == 3 and all("no local code" in n for n in names[1:])
+    assert units[0] == 4 and "on-code: class 2" in names[4]
+    assert len(units) == 3 and all("no local code" in names[u] for u in units[1:])
+    # the names reach viz.jitterplot's dropdown in the order of `units`, each with its own unit
+    from localcodes import viz
+
+    _, shown, _ = viz.jitter_data(acts, labels, units=units, unit_names=names)
+    assert shown == [names[u] for u in units]
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -405,10 +405,11 @@ def retrain(params: dict | list[dict], seeds: int | list[int], device: str | Non
     return train.train(datasets, configs, device=device), datasets
 
 
-def jitter_units(acts, labels, n_other: int = 4, max_units: int = 40) -> tuple[list[int], list[str]]:
+def jitter_units(acts, labels, n_other: int = 4, max_units: int = 40) -> tuple[list[int], dict[int, str]]:
     """The units worth a jitterplot: every local-code unit (most codes first, at most ``max_units``), then
-    ``n_other`` units without one (highest top-class selectivity) for contrast. Returns columns and names
-    such as ``"unit 17 — on-code: class 3"``."""
+    ``n_other`` units without one (highest top-class selectivity) for contrast. Returns the columns and a
+    ``{column: name}`` dict (names such as ``"unit 17 — on-code: class 3"``), the form ``viz.jitterplot``'s
+    ``unit_names`` takes (a list there is indexed by column, not by position in ``units``)."""
     from .selectivity import local_codes, unit_table
 
     codes = local_codes(acts, labels)
@@ -425,7 +426,7 @@ def jitter_units(acts, labels, n_other: int = 4, max_units: int = 40) -> tuple[l
         extra = [int(u) for u in rest.index[:n_other]]
         units += extra
         names += [f"unit {u} — no local code" for u in extra]
-    return units, names
+    return units, dict(zip(units, names, strict=True))
 
 
 def plot_activations(result, datasets, network: int, layer: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
@@ -595,11 +596,14 @@ def verdict_noise(tests: pd.DataFrame | None) -> tuple[str, str]:
 
 
 def verdict_generalisation(fits: pd.DataFrame | None) -> tuple[str, str]:
-    """Finding 5 from experiment 10 (``18_training_time/fits.parquet``: ``accuracy, n_hidden, gradient, p``):
-    reproduced when the LCs-vs-test-classification-accuracy fits have positive gradients with p < 0.05 for at
-    least half of the hidden sizes, partly when at least one does."""
+    """Finding 5 from experiment 10 (``18_training_time/fits.parquet``: ``accuracy, n_hidden, gradient, p``,
+    and ``checkpoints`` when several fits are stored: the first kind is judged): reproduced when the
+    LCs-vs-test-classification-accuracy fits have positive gradients with p < 0.05 for at least half of the
+    hidden sizes, partly when at least one does."""
     if fits is None or fits.empty:
         return NOT_RUN, "no results"
+    if "checkpoints" in fits.columns:  # several fits per size: the first kind stored is the one to judge
+        fits = fits[fits["checkpoints"] == fits["checkpoints"].iloc[0]]
     cls = fits[fits["accuracy"] == "classification"]
     good = (cls["gradient"] > 0) & (cls["p"] < ALPHA)
     detail = "; ".join(f"{int(r.n_hidden)} units: gradient {r.gradient:.1f} (R² {r.r2:.2f}, p = {r.p:.2g})"
