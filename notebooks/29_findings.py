@@ -24,7 +24,7 @@
 #
 # | finding (paper 000, §1.1) | evidence: chapter (file it stores) |
 # |---|---|
-# | 1. LCs related to lower within-class variance than between-class variance in input | [experiment 3](11_random_sparseness.ipynb), [experiment 7](15_perturbed_prototypes.ipynb) (`checks.parquet`); experiment 12 (chapter 20, `checks.parquet`, when present) |
+# | 1. LCs related to lower within-class variance than between-class variance in input | [experiment 3](11_random_sparseness.ipynb), [experiment 7](15_perturbed_prototypes.ipynb) (`checks.parquet`); [experiment 12](20_mnist_invariants.ipynb) (`checks.parquet`) |
 # | 2. LCs related to a NN internalising a rule | [experiment 13](21_memorisation.ipynb) (`compare.parquet`) |
 # | 3. No. of LCs related to difficulty of the problem and computing power (under- vs over-resourced) | [experiments 1–2](10_hidden_size_and_data.ipynb), [4](12_input_length.ipynb), [5](13_relu_vs_sigmoid.ipynb) (`checks.parquet`); [experiment 9](17_activation_noise.ipynb) (`tests.parquet`) |
 # | 4. Large values of dropout increase LCs | [experiment 8](16_dropout.ipynb) (`final.parquet`) |
