@@ -87,6 +87,7 @@ P = book.settings(PRESETS, scale, networks=networks, n_images=n_images, draws=dr
                   mlp_per_class=mlp_per_class, mlp_optimizer=mlp_optimizer, mlp_lr=mlp_lr, seed=seed)
 viz.setup()
 pd.set_option("display.precision", 3)
+pd.set_option("display.max_colwidth", None)  # the comparison tables hold sentences
 logging.getLogger("pooch").setLevel(logging.WARNING)  # the offline loader's failed download attempt is noise here
 device = results.pick_device()
 start = time.perf_counter()
@@ -344,8 +345,8 @@ if len(found):
     def ratio(frame):
         n, r = frame["neuron_on_units"].sum(), frame["random_on_units"].sum()
         where = "more along the neurons" if n > r else "more along random directions" if r > n else "as many"
-        return (f"{n} units with on-codes among the neurons vs {r:.1f} among as many random directions "
-                f"(mean over draws): **{where}**")
+        return (f"{n} unit{'s' if n != 1 else ''} with on-codes among the neurons vs {r:.1f} among as many "
+                f"random directions (mean over draws): **{where}**")
 
     bullets = [f"* {k}: {ratio(found[found['kind'] == k]) if (found['kind'] == k).any() else 'none found'}."
                for k in ("ReLU hidden", "sigmoid hidden", "read-out")]
