@@ -62,12 +62,13 @@ from IPython.display import Markdown, display
 from scipy import stats
 
 from localcodes import analysis as A
-from localcodes import book, train, viz
+from localcodes import book, paper000, train, viz
 from localcodes.results import provenance, results_dir, write_json, write_parquet
 
 P = book.settings(PRESETS, scale, n_hidden=n_hidden, dropouts=dropouts, repeats=repeats, training=training,
                   epochs=epochs, lr=lr, n_per_class=n_per_class, n_test_per_class=n_test_per_class, seed=seed)
 viz.setup()
+paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "16_dropout"
 OUT = results_dir(P.scale, CHAPTER)
 TRAIN = A.training(P.training, epochs=P.epochs, lr=P.lr)

@@ -62,7 +62,7 @@ from IPython.display import Markdown, display
 from scipy import stats
 
 from localcodes import analysis as A
-from localcodes import book, viz
+from localcodes import book, paper000, viz
 from localcodes import train as T
 from localcodes.results import provenance, results_dir, write_json, write_parquet
 
@@ -70,6 +70,7 @@ P = book.settings(PRESETS, scale, hidden_sizes=hidden_sizes, repeats=repeats, tr
                   lr=lr, n_checkpoints=n_checkpoints, n_per_class=n_per_class, n_test_per_class=n_test_per_class,
                   seed=seed)
 viz.setup()
+paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "18_training_time"
 OUT = results_dir(P.scale, CHAPTER)
 TRAIN = A.training(P.training, epochs=P.epochs, lr=P.lr)

@@ -66,7 +66,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from localcodes import analysis as A
-from localcodes import book, viz
+from localcodes import book, paper000, viz
 from localcodes import train as T
 from localcodes.results import provenance, results_dir, write_json, write_parquet
 
@@ -74,6 +74,7 @@ P = book.settings(PRESETS, scale, conditions=conditions, first_layer=first_layer
                   repeats=repeats, epochs=epochs, patience=patience, lr_sigmoid=lr_sigmoid, lr_relu=lr_relu,
                   n_x_small=n_x_small, n_x_large=n_x_large, seed=seed)
 viz.setup()
+paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "19_four_layer"
 OUT = results_dir(P.scale, CHAPTER)
 BASE = {"optimizer": "sgd", "batch_size": 32, "epochs": P.epochs, "patience": P.patience, "output": "onehot",

@@ -51,13 +51,14 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from localcodes import analysis as A
-from localcodes import book, viz
+from localcodes import book, paper000, viz
 from localcodes import train as T
 from localcodes.results import provenance, results_dir, write_json, write_parquet
 
 P = book.settings(PRESETS, scale, hidden_sizes=hidden_sizes, repeats=repeats, training=training, epochs=epochs,
                   lr=lr, n_per_class=n_per_class, seed=seed)
 viz.setup()
+paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "21_memorisation"
 OUT = results_dir(P.scale, CHAPTER)
 TRAIN = A.training(P.training, epochs=P.epochs, lr=P.lr)
