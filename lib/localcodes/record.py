@@ -467,10 +467,10 @@ def measure_table(
                 raise ValueError(f"{path}: layer {name!r} has {rows} rows but the table has {n} labels")
         if n == 0:
             raise ValueError(f"{path} holds no rows (no correctly classified images were recorded)")
-        if batch_rows is None:  # whole chunk bands, about 2**25 values (256 MiB in float64) per band
+        if batch_rows is None:  # whole chunk bands, about 2**24 values (128 MiB in float64) per band
             chunk = f["acts"][layers[0]].chunks[0]
             total_units = sum(f["acts"][name].shape[1] for name in layers)
-            batch_rows = max(1, 2**25 // (total_units * chunk)) * chunk
+            batch_rows = max(1, 2**24 // (total_units * chunk)) * chunk
         step = batch_rows
         accs = {name: SelectivityAccumulator(k=k, pooling=pooling, device=device) for name in layers}
         for i in tqdm(range(0, n, step), desc=f"measuring {Path(path).name}", disable=not progress, leave=False):
@@ -740,7 +740,9 @@ def _bench_child(mode: str, path: str, k: int, device: str | None) -> None:
             acts, labels = f["acts/synthetic"][:], f["labels"][:]
         read_s = time.perf_counter() - start
         start, cpu = time.perf_counter(), time.process_time()
-        a = torch.from_numpy(acts).to(device or "cpu")
+        # one float64 copy for both measures (each would otherwise convert the float32 table again)
+        a = torch.from_numpy(acts).to(device or "cpu", torch.float64)
+        del acts
         unit_table(a, labels, k=k)
         local_codes(a, labels)
     if torch.cuda.is_available():
