@@ -100,13 +100,15 @@ checks = [
      "diff": at_small["diff"], "p": at_small["p"],
      "holds": bool(peaks["relu"] < peaks["sigmoid"]
                    or (peaks["relu"] == peaks["sigmoid"] == smallest and at_small["diff"] > 0))
-     if len(P.widths) >= 2 else None},
+     if len(P.widths) >= 2 else None,
+     "direction": bool(peaks["relu"] <= peaks["sigmoid"] and at_small["diff"] > 0)},
     {"finding": None, "key": "little_difference", "claim": "little difference between ReLU and sigmoid overall",
      "paper": "Fig. 5a: the curves are similar apart from the shift",
      "ours": f"mean {overall['mean_b']:.2f} (ReLU) vs {overall['mean_a']:.2f} (sigmoid) over all hidden sizes; "
              f"paired t-test over {overall['n']} networks p = {overall['p']:.3g}",
      "diff": overall["diff"], "p": overall["p"],
-     "holds": bool(not overall["p"] < 0.05) if overall["n"] >= 2 else None},
+     "holds": bool(not overall["p"] < 0.05) if overall["n"] >= 2 else None,
+     "direction": bool(not overall["p"] < 0.05)},
 ]
 paper000.verdict_table(checks)
 
@@ -121,7 +123,7 @@ acts, labels, names, nets = paper000.example_networks(P.scale, CHAPTER, [P.examp
                                                       change={"activation": "relu"})
 display(nets)
 viz.jitterplot(acts, labels, unit_names=names, class_names=[f"class {c}" for c in range(10)],
-               title=f"ReLU network, n_HLN = {P.example_width}", max_points_per_class=50)
+               title=f"ReLU network, n_HLN = {P.example_width}", max_points_per_class=20)
 
 # %% [markdown]
 # ## Paper-scale results
@@ -138,6 +140,4 @@ else:
 
 # %%
 paper000.save_chapter(P.scale, CHAPTER, summary, checks, widths=P.widths, repeats=P.repeats, training=TRAINING)
-display(Markdown("\n".join(
-    f"* {c['claim']}: **{ {True: 'reproduced', False: 'not reproduced', None: 'cannot be judged'}[c['holds']] }** "
-    f"at this scale ({c['ours']})." for c in checks)))
+display(Markdown(paper000.verdict_lines(checks)))

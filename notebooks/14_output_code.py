@@ -95,9 +95,10 @@ checks = [
                                                       "distributed one",
      "paper": "Fig. 5b: the 1-hot curve lies below the distributed curve",
      "ours": f"mean {test['mean_b']:.2f} (1-hot) vs {test['mean_a']:.2f} (distributed); paired t-test over "
-             f"{test['n']} networks p = {test['p']:.3g}",
+             f"{test['n']} networks (log scale) p = {test['p']:.3g}",
      "diff": test["diff"], "p": test["p"],
-     "holds": bool(test["diff"] < 0 and test["p"] < 0.05) if test["n"] >= 2 else None},
+     "holds": bool(test["diff"] < 0 and test["p"] < 0.05) if test["n"] >= 2 else None,
+     "direction": bool(test["diff"] < 0)},
 ]
 paper000.verdict_table(checks)
 
@@ -111,7 +112,7 @@ acts, labels_, names, nets = paper000.example_networks(P.scale, CHAPTER, [P.exam
                                                        change={"output": "onehot"})
 display(nets)
 viz.jitterplot(acts, labels_, unit_names=names, class_names=[f"class {c}" for c in range(10)],
-               title=f"1-hot output, n_HLN = {P.example_width}", max_points_per_class=50)
+               title=f"1-hot output, n_HLN = {P.example_width}", max_points_per_class=20)
 
 # %% [markdown]
 # ## Paper-scale results
@@ -128,6 +129,4 @@ else:
 
 # %%
 paper000.save_chapter(P.scale, CHAPTER, summary, checks, widths=P.widths, repeats=P.repeats, training=TRAINING)
-display(Markdown("\n".join(
-    f"* {c['claim']}: **{ {True: 'reproduced', False: 'not reproduced', None: 'cannot be judged'}[c['holds']] }** "
-    f"at this scale ({c['ours']})." for c in checks)))
+display(Markdown(paper000.verdict_lines(checks)))

@@ -166,13 +166,15 @@ for w in P.widths:
         "ours": f"a = {f['a']:.2f} ± {f['a_se']:.2f}, b = {f['b']:.2f} ± {f['b_se']:.2f}, R² = {f['r2']:.3f} "
                 f"(means of {P.repeats} networks per P)",
         "diff": float(f["b"]), "p": None,
-        "holds": bool(decreasing and f["r2"] >= 0.9) if np.isfinite(f["r2"]) else None})
+        "holds": bool(decreasing and f["r2"] >= 0.9) if np.isfinite(f["r2"]) else None,
+        "direction": decreasing})
     checks.append({
         "finding": 1, "key": f"vanish_{w}", "claim": f"local codes (nearly) vanish by P = 0.4 (n_HLN = {w})",
         "paper": "no local codes at P = 0.4",
         "ours": f"mean {vanish:.2f} at P = 0.4 vs {zero:.2f} at P = 0",
         "diff": vanish - zero, "p": None,
-        "holds": bool(vanish <= 0.1 * max(zero, 1e-9)) if np.isfinite(vanish) and zero > 0 else None})
+        "holds": bool(vanish <= 0.1 * max(zero, 1e-9)) if np.isfinite(vanish) and zero > 0 else None,
+        "direction": bool(vanish < zero)})
 paper000.verdict_table(checks)
 
 # %% [markdown]
@@ -186,7 +188,7 @@ acts, labels, names, nets = paper000.example_networks(P.scale, CHAPTER, [max(P.w
                                                       change={"perturb": float(P.example_perturb)})
 display(nets)
 viz.jitterplot(acts, labels, unit_names=names, class_names=[f"class {c}" for c in range(10)],
-               title=f"P = {P.example_perturb}, n_HLN = {max(P.widths)}", max_points_per_class=50)
+               title=f"P = {P.example_perturb}, n_HLN = {max(P.widths)}", max_points_per_class=20)
 
 # %% [markdown]
 # ## Paper-scale results
@@ -206,6 +208,4 @@ else:
 # %%
 paper000.save_chapter(P.scale, CHAPTER, summary, checks, widths=P.widths, repeats=P.repeats, training=TRAINING,
                       fits=fits.reset_index().to_dict("records"))
-display(Markdown("\n".join(
-    f"* {c['claim']}: **{ {True: 'reproduced', False: 'not reproduced', None: 'cannot be judged'}[c['holds']] }** "
-    f"at this scale ({c['ours']})." for c in checks)))
+display(Markdown(paper000.verdict_lines(checks)))

@@ -74,7 +74,7 @@ def test_paired_test_pairs_networks_by_width_and_repeat():
     from scipy import stats
 
     f = _frame(diff=3.0)
-    res = paper000.paired(f, "n_x", 500, 250)
+    res = paper000.paired(f, "n_x", 500, 250, scale="raw")
     assert res["n"] == 12
     assert res["diff"] == pytest.approx(3.0, abs=1.0) and res["p"] < 0.01
     a = f[f.n_x == 500].sort_values(["width", "repeat"])["lc_pairs"].to_numpy()
@@ -82,6 +82,29 @@ def test_paired_test_pairs_networks_by_width_and_repeat():
     assert res["p"] == pytest.approx(stats.ttest_rel(b, a).pvalue)
     # an unpaired test would drown the effect in the between-network spread: pairing matters
     assert stats.ttest_ind(b, a).pvalue > res["p"]
+
+
+def test_paired_log_scale_sees_a_ratio_that_raw_differences_drown():
+    from scipy import stats
+
+    # condition b doubles the count at every hidden size; counts and their spread grow with the hidden size
+    rng = np.random.default_rng(3)
+    rows = []
+    for w, level in ((100, 2), (300, 8), (1000, 40)):
+        for r in range(3):
+            base = level * rng.uniform(0.5, 1.5)
+            rows += [{"c": "a", "width": w, "repeat": r, "lc_pairs": round(base)},
+                     {"c": "b", "width": w, "repeat": r, "lc_pairs": round(2 * base * rng.uniform(0.8, 1.2))}]
+    f = pd.DataFrame(rows)
+    log = paper000.paired(f, "c", "a", "b")
+    raw = paper000.paired(f, "c", "a", "b", scale="raw")
+    assert log["scale"] == "log" and log["diff"] == raw["diff"] > 0
+    a = f[f.c == "a"].sort_values(["width", "repeat"])["lc_pairs"].to_numpy()
+    b = f[f.c == "b"].sort_values(["width", "repeat"])["lc_pairs"].to_numpy()
+    assert log["p"] == pytest.approx(stats.ttest_rel(np.log1p(b), np.log1p(a)).pvalue)
+    assert log["p"] < raw["p"]
+    with pytest.raises(ValueError, match="scale must be"):
+        paper000.paired(f, "c", "a", "b", scale="sqrt")
 
 
 def test_paired_test_of_identical_conditions_is_p_one():
@@ -143,16 +166,21 @@ def test_save_and_load_chapter_round_trip(tmp_path, monkeypatch):
     monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
     summary = pd.DataFrame({"width": [10, 20], "mean": [1.0, 2.0]})
     checks = [{"finding": 6, "key": "k", "claim": "c", "paper": "p", "ours": "o", "holds": np.bool_(True),
-               "diff": np.float64(1.5), "p": 0.01},
-              {"finding": None, "key": "q", "claim": "c2", "paper": "p2", "ours": "o2", "holds": None}]
+               "direction": True, "diff": np.float64(1.5), "p": 0.01},
+              {"finding": None, "key": "q", "claim": "c2", "paper": "p2", "ours": "o2", "holds": None},
+              {"finding": 1, "key": "r", "claim": "c3", "paper": "p3", "ours": "o3", "holds": False,
+               "direction": True}]
     folder = paper000.save_chapter("smoke", "99_test", summary, checks, extra=1)
     s, c = paper000.load_chapter("smoke", "99_test")
     pd.testing.assert_frame_equal(s, summary)
     assert c[0]["holds"] is True and c[1]["holds"] is None
     table = pd.read_parquet(folder / "checks.parquet")
     assert table["finding"].tolist()[0] == 6 and pd.isna(table["finding"].tolist()[1])
+    assert table["direction"].tolist()[2] is True and pd.isna(table["direction"].tolist()[1])
     assert json.loads((folder / "checks.json").read_text())["extra"] == 1
-    assert paper000.verdict_table(c)["holds here"].tolist() == ["yes", "—"]
+    assert paper000.verdict_table(c)["verdict at this scale"].tolist() == [
+        "reproduced", "cannot be judged", "same direction, not significant"]
+    assert paper000.verdict_lines(c).count("\n* ") == 2
 
 
 def test_jitter_units_lists_local_code_units_first():

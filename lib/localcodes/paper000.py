@@ -18,8 +18,10 @@ What a chapter leaves for others (the findings chapter reads these): ``results/<
 (one row per condition × hidden size: mean, sem, sd, min, max, count of ``lc_pairs``, ``lc_units`` and
 ``lc_share`` = lc_units / hidden units, and the mean final training accuracy) and ``checks.json`` /
 ``checks.parquet`` (one row per claim of the paper the chapter tests: ``finding`` (the §1.1 finding it bears on,
-1–7, or empty), ``key``, ``claim``, ``paper``, ``ours`` (our numbers, as text), ``holds`` (True/False, empty when
-it cannot be judged), ``diff`` and ``p`` where a test was made).
+1–7, or empty), ``key``, ``claim``, ``paper``, ``ours`` (our numbers, as text), ``holds`` (True when our data
+show the effect in the paper's direction and, where a test is made, with p < 0.05; False otherwise; empty when it
+cannot be judged), ``direction`` (True when our effect has the paper's direction, significant or not), ``diff``
+and ``p`` where a test was made).
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ __all__ = [
     "example_networks",
     "stored_final",
     "verdict_table",
+    "verdict",
+    "verdict_lines",
     "digits_data",
     "digit_conditions",
     "digit_example",
@@ -238,23 +242,33 @@ def summarise(final: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 
 
 def paired(final: pd.DataFrame, column: str, a, b, value: str = "lc_pairs",
-           on: Sequence[str] = ("width", "repeat")) -> dict:
-    """Condition ``column == b`` minus ``column == a`` on networks paired by hidden size and repeat (the same
-    seeds), with scipy's paired t-test: ``mean_a, mean_b, diff, t, p, n``. Identical pairs give p = 1."""
+           on: Sequence[str] = ("width", "repeat"), scale: str = "log") -> dict:
+    """Condition ``column == b`` against ``column == a`` on networks paired by hidden size and repeat (the same
+    seeds), with scipy's paired t-test: ``mean_a, mean_b, diff`` (b − a, raw counts), ``t, p, n``.
+
+    ``scale="log"`` (default) tests the differences of log(1 + count): local-code counts grow with the hidden
+    size, so a condition's effect is closer to a ratio than to a fixed difference, and raw differences would let the
+    largest networks' spread swamp the rest. ``scale="raw"`` tests the counts themselves. A difference that is the
+    same for every pair has no spread: p = 1 if it is zero, 0 otherwise.
+    """
+    if scale not in ("log", "raw"):
+        raise ValueError(f"scale must be 'log' or 'raw'; got {scale!r}")
     left = final[final[column] == a].set_index(list(on))[value]
     right = final[final[column] == b].set_index(list(on))[value]
     both = pd.concat({"a": left, "b": right}, axis=1).dropna()
     n = len(both)
-    d = (both["b"] - both["a"]).to_numpy(float)
+    raw = (both["b"] - both["a"]).to_numpy(float)
+    xa, xb = (np.log1p(both["a"]), np.log1p(both["b"])) if scale == "log" else (both["a"], both["b"])
+    d = (xb - xa).to_numpy(float)
     out = {"mean_a": float(both["a"].mean()) if n else np.nan, "mean_b": float(both["b"].mean()) if n else np.nan,
-           "diff": float(d.mean()) if n else np.nan, "n": n, "t": np.nan, "p": np.nan}
+           "diff": float(raw.mean()) if n else np.nan, "n": n, "t": np.nan, "p": np.nan, "scale": scale}
     if n >= 2:
         if np.allclose(d, d[0]) and d[0] == 0:
             out["p"] = 1.0
         elif np.allclose(d, d[0]):
             out["p"] = 0.0  # a constant, non-zero difference: no variance, the difference is certain
         else:
-            res = stats.ttest_rel(both["b"], both["a"])
+            res = stats.ttest_rel(xb, xa)
             out["t"], out["p"] = float(res.statistic), float(res.pvalue)
     return out
 
@@ -292,7 +306,7 @@ def lc_curve(final: pd.DataFrame, factor: str, title: str, factor_title: str | N
     return (bars + line).add_params(choice)
 
 
-CHECK_COLUMNS = ["finding", "key", "claim", "paper", "ours", "holds", "diff", "p"]
+CHECK_COLUMNS = ["finding", "key", "claim", "paper", "ours", "holds", "direction", "diff", "p"]
 
 
 def save_chapter(scale: str, chapter: str, summary: pd.DataFrame, checks: list[dict], **extra) -> Path:
@@ -303,6 +317,7 @@ def save_chapter(scale: str, chapter: str, summary: pd.DataFrame, checks: list[d
     write_json(folder / "checks.json", {"chapter": chapter, "scale": scale, "checks": clean, **extra})
     table = pd.DataFrame(clean, columns=CHECK_COLUMNS)
     table["holds"] = table["holds"].astype("boolean")
+    table["direction"] = table["direction"].astype("boolean")
     table["finding"] = table["finding"].astype("Int64")
     write_parquet(folder / "checks.parquet", table)
     return folder
@@ -369,7 +384,7 @@ def example_networks(
     training: dict,
     change: dict | None = None,
     repeat: int = 0,
-    max_units: int = 16,
+    max_units: int = 12,
 ) -> tuple[np.ndarray, np.ndarray, list[str], pd.DataFrame]:
     """Retrain repeat ``repeat`` of the sweep's network for each hidden size (the same seeds, so the same
     networks as in ``code_sweep``) and gather their most interesting units for one jitterplot.
@@ -450,11 +465,30 @@ def stored_final(scale: str, changes: Sequence[dict] | None = None) -> pd.DataFr
     return rows.reset_index(drop=True)
 
 
+def verdict(check: dict) -> str:
+    """A check in words: reproduced (holds), same direction but not significant, not reproduced, or cannot be
+    judged (too few networks or nothing to compare)."""
+    if check.get("holds") is True:
+        return "reproduced"
+    if check.get("holds") is None:
+        return "cannot be judged"
+    if check.get("direction") is True:
+        return "same direction, not significant"
+    return "not reproduced"
+
+
 def verdict_table(checks: list[dict]) -> pd.DataFrame:
-    """The checks of a chapter as a table: the paper's claim, what we found, and whether it holds."""
-    rows = [{"claim (paper 000)": c["claim"], "ours": c["ours"],
-             "holds here": {True: "yes", False: "no", None: "—"}[c["holds"]]} for c in checks]
+    """The checks of a chapter as a table: the paper's claim, what the paper shows, what we found, the verdict."""
+    rows = [{"claim (paper 000)": c["claim"], "paper": c.get("paper", ""), "ours": c["ours"],
+             "verdict at this scale": verdict(c)} for c in checks]
     return pd.DataFrame(rows)
+
+
+def verdict_lines(checks: list[dict]) -> str:
+    """The checks as Markdown bullet points, for a chapter's closing summary."""
+    if not checks:
+        return "Nothing to judge at this scale."
+    return "\n".join(f"* {c['claim']}: **{verdict(c)}** ({c['ours']})." for c in checks)
 
 
 # --- experiment 12: MNIST-format digits with hot-pixel invariants -----------------------------------------------
