@@ -1,0 +1,407 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Activation maximisation and its interpretability
+#
+# Activation maximisation (AM) asks a network what a unit "wants to see": starting from noise, an image is
+# changed by gradient ascent until the unit responds as strongly as it can. If the images of a unit show a
+# recognisable object, the unit is often called a detector of that object. Paper 001 (§2, §3.3, Table 2) put this
+# to a test on AlexNet: it generated **100 AM images per unit** of conv5, fc6 and fc8 (Plug & Play generative
+# networks), showed each unit's images as a 10 × 10 panel to **333 people**, and asked *"Can you identify multiple
+# examples of an everyday object, place or animal?"* — and if so, which. Its findings:
+#
+# * fewer than 5% of conv5 and fc6 units had panels that at least 80% of the raters saw an object in, against
+#   59% in the output layer fc8;
+# * even where people agreed, the object they named only weakly matched the unit's top class or CCMAS class in
+#   the hidden layers (34% and 23% for the top class), but almost always did in fc8 (95%);
+# * interpretable hidden units were **not** selective: their top-class selectivity was well under 10%, mostly
+#   under 1%.
+#
+# This chapter rebuilds the whole pipeline — the AM images, the panels, a rating protocol and the Table 2 analysis
+# — on the AlexNet-architecture network trained in this book, and says at each step where it differs from the
+# paper.
+
+# %% tags=["parameters"]
+scale = "book"  # smoke | book | paper
+layers = None  # the layers to visualise (paper 001's names)
+n_units = None  # units visualised per layer (a seeded random sample; all units if the layer is smaller)
+n_images = None  # AM images per unit (the paper: 100, shown as a 10 x 10 panel)
+image_prior = None  # "generator" (a PCA generator fitted to the training images) or "fourier" (no data prior)
+generator_k = None  # components of the PCA generator
+steps = None  # gradient steps per image
+lr = None  # Adam's step size on the latent codes (or Fourier coefficients)
+diversity = None  # weight of the penalty that keeps a unit's images apart
+latent_l2 = None  # weight of the pull back towards typical latent codes (generator prior)
+observers_per_arch = None  # automated raters per architecture (an MLP and a CNN family)
+observer_epochs = None
+observer_train = None  # training images of the observers
+min_confidence = None  # an observer counts an image only if its top class has at least this probability
+min_share = None  # ... and says "yes" when more than this share of the panel falls in one class
+n_lists = None  # counterbalanced lists for human raters (the paper: 64)
+rater = None  # live only: your name, to rate the panels yourself in a running notebook
+seed = None
+
+# %% tags=["presets"]
+PRESETS = {
+    "smoke": {"layers": ["conv5", "fc6", "fc8"], "n_units": 3, "n_images": 16, "image_prior": "generator",
+              "generator_k": 64, "steps": 8, "lr": 0.2, "diversity": 0.3, "latent_l2": 0.1,
+              "observers_per_arch": 2, "observer_epochs": 1, "observer_train": 2000, "min_confidence": 0.5,
+              "min_share": 0.5, "n_lists": 2, "rater": None, "seed": 0},
+    "book": {"layers": ["conv5", "fc6", "fc8"], "n_units": 8, "n_images": 100, "image_prior": "generator",
+             "generator_k": 64, "steps": 32, "lr": 0.2, "diversity": 0.3, "latent_l2": 0.1,
+             "observers_per_arch": 3, "observer_epochs": 1, "observer_train": 10000, "min_confidence": 0.5,
+             "min_share": 0.5, "n_lists": 4, "rater": None, "seed": 0},
+    "paper": {"layers": ["conv5", "fc6", "fc8"], "n_units": 2048, "n_images": 100, "image_prior": "generator",
+              "generator_k": 128, "steps": 256, "lr": 0.1, "diversity": 0.3, "latent_l2": 0.1,
+              "observers_per_arch": 5, "observer_epochs": 5, "observer_train": 60000, "min_confidence": 0.5,
+              "min_share": 0.5, "n_lists": 64, "rater": None, "seed": 0},
+}
+CHOICES = {"image_prior": ["generator", "fourier"], "layers": ["conv5", "fc6", "fc7", "fc8"]}
+
+# %%
+import time
+
+import altair as alt
+import h5py
+import numpy as np
+import pandas as pd
+import torch
+from IPython.display import HTML, Image, Markdown, display
+
+from localcodes import am, book, nets, rating, record, results, viz
+
+P = book.settings(PRESETS, scale, layers=layers, n_units=n_units, n_images=n_images, image_prior=image_prior,
+                  generator_k=generator_k, steps=steps, lr=lr, diversity=diversity, latent_l2=latent_l2,
+                  observers_per_arch=observers_per_arch, observer_epochs=observer_epochs,
+                  observer_train=observer_train, min_confidence=min_confidence, min_share=min_share,
+                  n_lists=n_lists, rater=rater, seed=seed)
+viz.setup()
+folder = results.results_dir(P.scale, "40_activation_maximisation")
+device = results.pick_device()
+t_start = time.perf_counter()
+
+model, info = nets.trained_alexnet(P.scale, device=device)
+train = nets.image_data(P.scale, "train")
+test = nets.image_data(P.scale, "test")
+class_names = list(info["classes"])
+display(Markdown(
+    f"**Network**: AlexNet architecture (width × {info['width']}, {info['input_size']}-px grey input), trained "
+    f"here on **{train.name}** (source: `{train.source}`; {len(train)} training images), test accuracy "
+    f"{info['test_accuracy']:.1%}. **Device**: {results.device_name(device)}. Scale `{P.scale}`."
+))
+
+# %% [markdown]
+# ## The units and their selectivity
+#
+# As in paper 001, a unit's selectivity is measured on the images the network classifies correctly (here the
+# test split), a convolutional filter's value being its maximum over space. The activation table is recorded
+# once (HDF5, resumable) and the measures of the [methods page](methods.md) are computed from it.
+
+# %%
+weights = record.model_identity(model)["weights_sha256"][:12]  # a retrained network gets its own table
+table_path = folder / f"acts_test-{weights}-{'_'.join(P.layers)}.h5"
+record.record(model, P.layers, test, table_path, device=device, progress=False)
+measures = record.measure_table(table_path, P.layers, k=100, progress=False)
+units_all = pd.concat({layer: measures[layer][0] for layer in P.layers}, names=["layer", "unit"])
+meta = record.read_table(table_path)
+
+rng = np.random.default_rng(P.seed)
+chosen = {}
+for layer in P.layers:
+    n_layer = meta["units"][layer]
+    chosen[layer] = sorted(rng.choice(n_layer, min(P.n_units, n_layer), replace=False).tolist())
+display(Markdown(
+    f"{meta['n_rows']} of {meta['n_images']} test images are classified correctly. Units per layer: "
+    + ", ".join(f"{layer} {meta['units'][layer]}" for layer in P.layers)
+    + f". Visualised here (a seeded random sample, like the paper's 2048 of fc6's 4096): "
+    + ", ".join(f"{layer} {len(u)}" for layer, u in chosen.items()) + "."
+))
+summary = units_all.groupby(level="layer", sort=False).agg(
+    mean_top_class_selectivity=("top_class_selectivity", "mean"),
+    max_top_class_selectivity=("top_class_selectivity", "max"),
+    mean_precision=("precision", "mean"), mean_ccmas=("ccmas", "mean"))
+summary.round(3)
+
+# %% [markdown]
+# ## Activation maximisation
+#
+# Paper 001 used Plug & Play generative networks (Nguyen et al., 2017): the images come out of a deep generator
+# network trained on ImageNet, and gradient ascent moves the generator's input code, so the images stay
+# photo-like. No such generator can be shipped here. `localcodes.am` offers two image priors:
+#
+# * **a generator prior** (the default): the simplest generator one can fit to the network's training images,
+#   a principal-component model ($x = \bar{x} + \sum_i z_i \sigma_i u_i$, the top `generator_k` components).
+#   AM moves the codes $z$, starting from random draws (random plausible garments) and pulled gently back
+#   towards typical codes (`latent_l2`); images stay in the space of the data's main variations;
+# * **no data prior** (`image_prior = "fourier"`): the recipe of the feature-visualisation literature (Olah et
+#   al., 2017) — scaled Fourier coefficients at the data's 28 × 28 resolution, resized like the training images.
+#
+# With either, at every step each image is **randomly shifted, zoomed and rotated** a little, so only features
+# that survive such changes grow; every image starts from its own random point, and a **diversity** penalty
+# keeps the images of one unit apart (the paper's 100 images per unit were all different, too); for a unit
+# behind a ReLU its pre-activation is maximised (same maximiser, no dead gradient), for a filter its maximum
+# over space (as it is measured). All units of all layers and all their images are optimised together, in
+# batches of a few hundred images.
+
+# %%
+cfg = am.AMConfig(size=info["input_size"], prior=P.image_prior, param_size=int(train.raw.shape[-1]), channels=1,
+                  mean=train.mean, std=train.std, steps=P.steps, lr=P.lr, diversity=P.diversity,
+                  latent_l2=P.latent_l2, fill=0.0)
+generator = None
+if P.image_prior == "generator":
+    generator = am.fit_linear_generator(train.raw, k=P.generator_k, seed=P.seed)
+    display(Markdown(f"PCA generator: {P.generator_k} components hold {generator.explained:.0%} of the "
+                     f"training images' pixel variance."))
+t_am = time.perf_counter()
+panels, am_images = am.make_panels(model, chosen, P.n_images, cfg, folder, seed=P.seed,
+                                   modules=nets.ALEXNET_LAYERS, device=device, progress=False,
+                                   generator=generator)
+t_am = time.perf_counter() - t_am
+
+# the units' activations over the correctly classified test images, for comparison
+with h5py.File(table_path, "r") as f:
+    data_stats = pd.concat([
+        pd.DataFrame({"layer": layer, "unit": chosen[layer],
+                      "data_mean": f["acts"][layer][:, chosen[layer]].mean(0),
+                      "data_sd": f["acts"][layer][:, chosen[layer]].std(0),
+                      "data_max": f["acts"][layer][:, chosen[layer]].max(0)})
+        for layer in P.layers])
+panels = panels.merge(data_stats, on=["layer", "unit"])
+panels["z"] = (panels.am_mean - panels.data_mean) / panels.data_sd.where(panels.data_sd > 0)
+effect = panels.groupby("layer", sort=False).agg(
+    units=("unit", "size"),
+    z_median=("z", "median"),
+    mean_beats_data=("am_mean", lambda v: float((v > panels.loc[v.index, "data_max"]).mean())),
+    all_beat_data=("am_min", lambda v: float((v > panels.loc[v.index, "data_max"]).mean())),
+).rename(columns={
+    "z_median": "AM activation: SDs above the data mean (median over units)",
+    "mean_beats_data": "share of units whose mean AM activation beats every test image",
+    "all_beat_data": "share of units whose every AM image beats every test image",
+})
+display(Markdown(
+    f"{len(panels)} units × {P.n_images} images × {P.steps} steps in {t_am:.1f} s (0 s when cached). "
+    "How far AM drives the units, measured the paper's way (after the ReLU; a filter's spatial maximum):"))
+effect.round(2)
+
+# %% [markdown]
+# A unit's AM images should drive it well beyond what typical real images do: the first column says by how many
+# standard deviations of the unit's activations over the test images. Where the shares of units "beating every
+# test image" are below 1, two things hold the images back: the generator prior keeps them close to the data's
+# main variations (that is its purpose), and the `book` scale runs only a few dozen steps per image so that the
+# chapter fits its share of the book's time budget (the paper scale runs 256 steps, on a GPU).
+
+# %% [markdown]
+# ## Panels
+#
+# Each unit's images as a 10 × 10 panel (at the `smoke` scale, 4 × 4), as the raters saw them. For each layer, the
+# visualised unit with the highest top-class selectivity:
+
+# %%
+units_chosen = units_all.loc[[(layer, u) for layer in P.layers for u in chosen[layer]]]
+
+
+def show_panel(layer, unit, note=""):
+    row = units_all.loc[(layer, unit)]
+    display(Markdown(
+        f"**{layer}.{unit}** — top class *{class_names[int(row.top_class)]}* (top-class selectivity "
+        f"{row.top_class_selectivity:.1%}), CCMAS class *{class_names[int(row.ccmas_class)]}* (CCMAS "
+        f"{row.ccmas:.2f}), precision@100 {row.precision:.0%}{note}"))
+    # JPEG keeps the page light; the PNG files the raters see are lossless
+    display(Image(data=am.panel_bytes(am_images[(layer, unit)], nrow=max(1, int(np.sqrt(P.n_images))),
+                                      fmt="jpeg"), format="jpeg"))
+
+
+for layer in P.layers:
+    best = units_chosen.loc[layer]["top_class_selectivity"].idxmax()
+    show_panel(layer, int(best))
+
+# %% [markdown]
+# ## Raters
+#
+# ### People (live only)
+#
+# Paper 001 divided its 3,299 panels into 64 counterbalanced lists (every list with the same mix of conv5, fc6 and
+# fc8 panels), each rated by 5–6 people after six practice trials. `localcodes.rating` provides the same protocol:
+# the panels are dealt into `n_lists` counterbalanced lists, each new rater gets the next list (in a rotated
+# order), and a widget shows one panel at a time with the paper's two questions, storing every answer at once in
+# an SQLite file (rater, panel, yes/no, the named object, time) — closing the notebook and coming back resumes
+# where the rater stopped.
+#
+# **No human ratings were collected for this book.** The widget needs a running Python kernel, so it does not
+# work in the static pages. To rate the panels yourself, open this chapter as a notebook, set `rater = "your
+# name"` in the parameters cell and run it; your answers are added to the Table 2 analysis below.
+
+# %%
+store = rating.RatingStore(folder / "ratings.sqlite")
+plan = rating.counterbalanced_lists(panels[["layer", "unit", "panel"]], n_lists=P.n_lists, seed=P.seed)
+if P.rater:
+    order = rating.rater_order(plan, store.rater_index(P.rater))
+    session = rating.RatingSession(store, P.rater, order, image_bytes=lambda p: (folder / p).read_bytes())
+    display(session.widget)
+else:
+    counts = plan.groupby(["list", "layer"]).size().unstack(fill_value=0)
+    display(Markdown(f"The {len(plan)} panels dealt into {P.n_lists} counterbalanced lists (panels per layer):"))
+    display(counts)
+
+# %% [markdown]
+# ### An automated observer panel
+#
+# In place of people, several classifiers trained **independently** on the same images as the network (two
+# architectures — a one-hidden-layer MLP and a small CNN — each with several random starts and its own order of
+# the training data) act as raters. Observer *k* looks at every image of a panel; it answers "yes" when more than
+# half of the images fall into one class with a probability of at least 0.5, and names that class.
+#
+# A classifier trained only on the ten garment classes must put *every* image into one of them — even a texture
+# with no object in it, which a person would answer "no" to. So the observers also learn an eleventh class, "no
+# object", from **phase-scrambled** training images (each image's spatial-frequency spectrum and pixel
+# histogram, with random phases: the texture of a garment photo without its shape); images put there count for
+# no class. Even so, the observers can only name the network's own classes: their "yes" means "looks like one of
+# the data set's objects to an independent classifier" — the paper's question, in a narrower world.
+
+# %%
+n_obs = min(P.observer_train, len(train))
+pick = torch.from_numpy(np.sort(np.random.default_rng(P.seed).choice(len(train), n_obs, replace=False)))
+observers, observer_table = rating.train_observers(
+    train.raw[pick], train.labels[pick], per_arch=P.observers_per_arch, epochs=P.observer_epochs, seed=P.seed,
+    device=device, test=(test.raw, test.labels), cache_dir=folder / "observers", progress=False)
+answers = rating.observer_ratings(observers, am_images, class_names,
+                                  panel_ids={(r.layer, r.unit): r.panel for r in panels.itertuples()},
+                                  min_confidence=P.min_confidence, min_share=P.min_share)
+new = store.add_many(answers)
+display(Markdown(f"{len(observer_table)} observers, test accuracy "
+                 f"{observer_table.test_accuracy.min():.1%}–{observer_table.test_accuracy.max():.1%}; "
+                 f"{new} new answers stored ({store.count('observer')} observer answers in the store)."))
+observer_table.round(3)
+
+# %% [markdown]
+# ## Table 2: how interpretable are the panels?
+#
+# Per layer, computed by `localcodes.rating.table2` from the stored answers (percentages ± binomial standard
+# errors — the paper's ± are exactly these, e.g. $\sqrt{0.217 \cdot 0.783 / 1332} = 1.1\%$ for conv5):
+#
+# * **yes answers** — the share of all answers that were "yes";
+# * **units ≥ 80% yes** — the share of units whose panel at least 80% of the raters said "yes" to ("consistently
+#   interpretable");
+# * **agreement among raters** — for those units, the share of "yes" answers naming the most-named object;
+# * **overlap with top class / CCMAS class** — for those units, how often the most-named object is the unit's
+#   top class or its CCMAS class.
+
+# %%
+current = set(panels["panel"])
+ratings_obs = store.frame("observer")
+ratings_obs = ratings_obs[ratings_obs["panel"].isin(current)]
+units_for_table = units_chosen.reset_index()
+ours = rating.table2(ratings_obs, units_for_table, class_names=class_names)
+
+
+def fmt(t):
+    cols = {"yes_share": "yes answers", "consistent_share": "units ≥ 80% yes", "agreement": "agreement among raters",
+            "top_class_overlap": "overlap with top class", "ccmas_overlap": "overlap with CCMAS class"}
+    out = pd.DataFrame(index=t.index)
+    out["answers"] = t["n_judgments"].astype(int)
+    out["units"] = t["n_units"].astype(int)
+    for c, name in cols.items():
+        out[name] = [("–" if np.isnan(v) else f"{v:.1f}%" + ("" if np.isnan(e) else f" ± {e:.1f}"))
+                     for v, e in zip(t[c], t[c + "_se"], strict=True)]
+    return out
+
+
+both = pd.concat({"paper 001 — 333 people, AlexNet on ImageNet": fmt(rating.PAPER_TABLE2),
+                  f"here — {len(observer_table)} observers, AlexNet on {train.name}": fmt(ours)})
+display(both)
+lines = []
+for layer, r in ours.iterrows():
+    line = (f"* **{layer}**: {r.yes_share:.0f}% of the answers were \"yes\"; {r.consistent_share:.0f}% of the "
+            f"{int(r.n_units)} units were consistently interpretable (≥ 80% \"yes\")")
+    if r.n_consistent:
+        line += (f"; for {r.top_class_overlap:.0f}% of those the agreed object was the unit's top class, for "
+                 f"{r.ccmas_overlap:.0f}% its CCMAS class")
+    lines.append(line + ".")
+display(Markdown("In words, for this network and these observers:\n\n" + "\n".join(lines)))
+humans = store.frame("human")
+humans = humans[humans["panel"].isin(current)]
+if len(humans):
+    display(Markdown(f"And from the {humans.rater.nunique()} human rater(s) who rated these panels live:"))
+    display(fmt(rating.table2(humans, units_for_table, class_names=class_names)))
+
+# %% [markdown]
+# ## Are interpretable units selective?
+#
+# Paper 001's second point: every consistently interpretable hidden unit had a top-class selectivity below 10%,
+# mostly below 1%. Below, the top-class selectivity of the units the observers found interpretable against all
+# visualised units of the layer (two-sided Mann–Whitney U test), and every unit's share of "yes" answers against
+# its selectivity (hover for details; the dropdown picks the measure).
+
+# %%
+summ = rating.unit_summary(ratings_obs)
+sel = rating.interpretable_selectivity(summ, units_for_table)
+display(sel.round(3))
+hidden = [layer for layer in sel.index if layer != "fc8" and sel.loc[layer, "n_interpretable"] > 0]
+if hidden:
+    display(Markdown("Top-class selectivity of the interpretable hidden units: " + "; ".join(
+        f"{layer}: median {sel.loc[layer, 'median_interpretable']:.1%} (all visualised units: "
+        f"{sel.loc[layer, 'median_all']:.1%}), highest {sel.loc[layer, 'max_interpretable']:.1%}"
+        for layer in hidden) + ". Paper 001 found every interpretable hidden unit below 10%."))
+per_unit = summ.join(units_chosen, how="inner").reset_index()
+per_unit["unit name"] = per_unit["layer"] + "." + per_unit["unit"].astype(str)
+per_unit["top class"] = [class_names[int(c)] for c in per_unit["top_class"]]
+per_unit["object"] = per_unit["object"].fillna("–")
+long = per_unit.melt(id_vars=["unit name", "layer", "yes_share", "object", "top class"],
+                     value_vars=["top_class_selectivity", "precision", "ccmas"], var_name="measure",
+                     value_name="value")
+pick_measure = alt.param(name="measure", value="top_class_selectivity",
+                         bind=alt.binding_select(options=["top_class_selectivity", "precision", "ccmas"],
+                                                 name="selectivity measure "))
+alt.Chart(long, width=420, height=260, title="Interpretability (observer panel) vs selectivity").mark_circle(
+    size=70, opacity=0.8).encode(
+    x=alt.X("value:Q", title="selectivity"), y=alt.Y("yes_share:Q", title="share of 'yes' answers"),
+    color=alt.Color("layer:N"), tooltip=["unit name", "layer", "value", "yes_share", "object", "top class"],
+).add_params(pick_measure).transform_filter("datum.measure == measure")
+
+# %% [markdown]
+# The panels the observers agreed on most and least, one of each per layer (compare paper 001's Fig. 6):
+
+# %%
+for layer in P.layers:
+    s = per_unit[per_unit["layer"] == layer].sort_values(["yes_share", "agreement"], ascending=False)
+    if len(s) == 0:
+        continue
+    top, bottom = s.iloc[0], s.iloc[-1]
+    show_panel(layer, int(top.unit), f"; observers: {top.yes_share:.0%} yes, object *{top.object}*")
+    if bottom.unit != top.unit:
+        show_panel(layer, int(bottom.unit), f"; observers: {bottom.yes_share:.0%} yes")
+
+# %% [markdown]
+# ## What differs from the paper, and what does not
+#
+# * **Network and data.** Paper 001 studied the reference CaffeNet trained on ImageNet (1000 classes, colour,
+#   227 px); here an AlexNet of the same architecture but narrower, trained on ten grey Fashion-MNIST classes
+#   (the best image data available offline), so fc8 has 10 units, not 1000, and "objects" are garments.
+# * **AM method.** Instead of Plug & Play generative networks (a deep generator trained on ImageNet), the image
+#   prior is a linear (PCA) generator fitted to the training images: its images look like blurry garments, and
+#   it keeps AM closer to the data than a deep generator would. `image_prior = "fourier"` drops the data prior
+#   altogether; those images are textures, and the observers answer "no object" to nearly all of them.
+# * **Raters.** No people rated anything for this book; an automated observer panel stands in for them, and a
+#   live widget lets anyone add human answers. The observers can only name Fashion-MNIST classes, so "agreement"
+#   among them is agreement on a class, which makes agreement and overlap easier to reach than for free-text
+#   human answers grouped by hand.
+# * **Scale.** The `book` scale visualises a random sample of units per layer with a short optimisation; the
+#   `paper` scale runs every conv5 filter, 2048 fc6 units and every fc8 unit with 256 steps, on a GPU.
+#
+# What carries over is the protocol and the question: whether "this unit's images look like X" says anything
+# about how selectively the unit responds to X in real images. The observers' Table 2 and the selectivity
+# comparison above answer it for this network.
+
+# %%
+store.close()
+display(Markdown(f"Chapter computed in {time.perf_counter() - t_start:.0f} s."))
