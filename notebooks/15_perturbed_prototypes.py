@@ -56,7 +56,6 @@ PRESETS = {
 # %%
 import time
 
-import altair as alt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
@@ -128,27 +127,7 @@ fit_table.round(3)
 # fits (dashed) for comparison. Fits use $P \le 0.4$; the points beyond are shown but not fitted.
 
 # %%
-grid = np.linspace(0, 0.4, 41)
-lines = []
-for w, f in fits.iterrows():
-    if np.isfinite(f["a"]):
-        lines.append(pd.DataFrame({"P": grid, "LCs": f["a"] - f["b"] * np.sqrt(grid), "curve": f"ours, n_HLN={w}"}))
-for w, f in paper000.FIG7A_FITS.iterrows():
-    lines.append(pd.DataFrame({"P": grid, "LCs": f["a"] - f["b"] * np.sqrt(grid), "curve": f"paper, n_HLN={w}"}))
-lines = pd.concat(lines, ignore_index=True)
-lines["source"] = np.where(lines["curve"].str.startswith("paper"), "paper", "ours")
-pts = means.assign(lo=means["mean"] - means["sem"].fillna(0), hi=means["mean"] + means["sem"].fillna(0),
-                   curve=[f"ours, n_HLN={w}" for w in means["width"]])
-x = alt.X("P:Q", title="perturbation P (share of prototype ones turned off)")
-fit_lines = alt.Chart(lines).mark_line().encode(
-    x=x, y=alt.Y("LCs:Q", title="local codes (pairs), mean"), color=alt.Color("curve:N", title=None),
-    strokeDash=alt.StrokeDash("source:N", title=None, scale=alt.Scale(domain=["ours", "paper"],
-                                                                      range=[[1, 0], [6, 4]])))
-points = alt.Chart(pts).mark_point(filled=True, size=50).encode(
-    x=x, y="mean:Q", color="curve:N", tooltip=["width:Q", "perturb:Q", alt.Tooltip("mean:Q", format=".2f"),
-                                               alt.Tooltip("sem:Q", format=".2f"), "count:Q"])
-bars = alt.Chart(pts).mark_errorbar().encode(x=x, y="lo:Q", y2="hi:Q", color="curve:N")
-(fit_lines + bars + points).properties(width=480, height=280, title=f"Experiment 7 ({P.scale} scale)")
+paper000.sqrt_fit_chart(means, fits, f"Experiment 7 ({P.scale} scale)")
 
 # %%
 checks = []

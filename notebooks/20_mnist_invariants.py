@@ -127,22 +127,14 @@ if sample.info["data"] != "MNIST":
 
 # %%
 digits = data.balanced_subset(paper000._digits("train", P.source), 1, seed=P.seed)
-side = digits.images.shape[1]
-npx = min(P.n_pixels, side * side // 10)
-shown = []
+npx = min(P.n_pixels, digits.images.shape[1] * digits.images.shape[2] // 10)
+cells = []
 for label, mode in [("as loaded", None), ("fixed invariant", "fixed"), ("Gaussian invariant", "gaussian")]:
     imgs = digits.images if mode is None else data.add_hot_pixels(digits.images, digits.labels, mode=mode,
                                                                   n_pixels=npx, seed=P.seed).images
-    for c in (0, 1, 2):
-        img = imgs[int(np.flatnonzero(digits.labels == c)[0])]
-        r, q = np.divmod(np.arange(img.size), side)
-        shown.append(pd.DataFrame({"row": r, "col": q, "value": img.ravel(), "version": label, "class": f"class {c}"}))
-shown = pd.concat(shown, ignore_index=True)
-alt.Chart(shown).mark_rect().encode(
-    x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None),
-    color=alt.Color("value:Q", scale=alt.Scale(scheme="greys", reverse=False, domain=[0, 255]), legend=None),
-).properties(width=110, height=110).facet(row=alt.Row("class:N", title=None),
-                                          column=alt.Column("version:N", title=None))
+    cells += [{"row": f"class {c}", "column": label, "image": imgs[int(np.flatnonzero(digits.labels == c)[0])]}
+              for c in (0, 1, 2)]
+paper000.image_grid(pd.DataFrame(cells))
 
 # %% [markdown]
 # ## Training every condition

@@ -70,6 +70,8 @@ __all__ = [
     "digit_conditions",
     "digit_example",
     "set_cpu_threads",
+    "sqrt_fit_chart",
+    "image_grid",
 ]
 
 # The paper's statements about each figure (figures print no numbers).
@@ -302,8 +304,38 @@ def lc_curve(final: pd.DataFrame, factor: str, title: str, factor_title: str | N
         x=x, y=alt.Y("mean:Q", title="mean over repeats (± s.e.)"), color=color,
         tooltip=["level:N", "width:Q", alt.Tooltip("mean:Q", format=".2f"), alt.Tooltip("sd:Q", format=".2f"),
                  "count:Q", alt.Tooltip("train_acc:Q", format=".3f", title="train accuracy")])
-    bars = base.mark_errorbar().encode(x=x, y="lo:Q", y2="hi:Q", color=color)
+    bars = base.mark_errorbar().encode(x=x, y=alt.Y("lo:Q", title="mean over repeats (± s.e.)"), y2="hi:Q",
+                                       color=color)
     return (bars + line).add_params(choice)
+
+
+def sqrt_fit_chart(means: pd.DataFrame, fits: pd.DataFrame, title: str, p_max: float = 0.4) -> alt.LayerChart:
+    """Fig. 7a: mean local codes (± s.e.) against perturbation for each hidden size, our a − b√P fits (solid)
+    and the paper's (dashed, ``FIG7A_FITS``). ``means``: rows ``perturb, width, mean, sem, count``;
+    ``fits``: indexed by hidden size with columns ``a, b``."""
+    grid = np.linspace(0, p_max, 41)
+    lines = [pd.DataFrame({"P": grid, "LCs": f["a"] - f["b"] * np.sqrt(grid), "curve": f"ours, n_HLN={w}",
+                           "source": "ours"}) for w, f in fits.iterrows() if np.isfinite(f["a"])]
+    lines += [pd.DataFrame({"P": grid, "LCs": f["a"] - f["b"] * np.sqrt(grid), "curve": f"paper, n_HLN={w}",
+                            "source": "paper"}) for w, f in FIG7A_FITS.iterrows()]
+    lines = pd.concat(lines, ignore_index=True)
+    sem = means["sem"].fillna(0.0)
+    pts = pd.DataFrame({"P": means["perturb"], "mean": means["mean"], "lo": means["mean"] - sem,
+                        "hi": means["mean"] + sem, "sem": sem, "count": means["count"], "width": means["width"],
+                        "curve": [f"ours, n_HLN={w}" for w in means["width"]]})
+    x = alt.X("P:Q", title="perturbation P (share of prototype ones turned off)")
+    y_title = "local codes (pairs), mean over repeats"
+    color = alt.Color("curve:N", title=None)
+    fit_lines = alt.Chart(lines).mark_line().encode(
+        x=x, y=alt.Y("LCs:Q", title=y_title), color=color,
+        strokeDash=alt.StrokeDash("source:N", title=None,
+                                  scale=alt.Scale(domain=["ours", "paper"], range=[[1, 0], [6, 4]])))
+    points = alt.Chart(pts).mark_point(filled=True, size=50).encode(
+        x=x, y=alt.Y("mean:Q", title=y_title), color=color,
+        tooltip=["width:Q", "P:Q", alt.Tooltip("mean:Q", format=".2f"), alt.Tooltip("sem:Q", format=".2f"),
+                 "count:Q"])
+    bars = alt.Chart(pts).mark_errorbar().encode(x=x, y=alt.Y("lo:Q", title=y_title), y2="hi:Q", color=color)
+    return (fit_lines + bars + points).properties(width=480, height=280, title=title)
 
 
 CHECK_COLUMNS = ["finding", "key", "claim", "paper", "ours", "holds", "direction", "diff", "p"]
@@ -466,14 +498,14 @@ def stored_final(scale: str, changes: Sequence[dict] | None = None) -> pd.DataFr
 
 
 def verdict(check: dict) -> str:
-    """A check in words: reproduced (holds), same direction but not significant, not reproduced, or cannot be
-    judged (too few networks or nothing to compare)."""
+    """A check in words: reproduced (holds), same direction but not significant (a test was made) or partly
+    (no test, only the direction agrees), not reproduced, or cannot be judged (too few networks)."""
     if check.get("holds") is True:
         return "reproduced"
     if check.get("holds") is None:
         return "cannot be judged"
     if check.get("direction") is True:
-        return "same direction, not significant"
+        return "same direction, not significant" if check.get("p") is not None else "partly (same direction)"
     return "not reproduced"
 
 
@@ -602,3 +634,24 @@ def set_cpu_threads(n: int = 1) -> int:
     old = torch.get_num_threads()
     torch.set_num_threads(n)
     return old
+
+
+def image_grid(cells: pd.DataFrame, size: int = 112, title: str = "") -> alt.Chart:
+    """Greyscale images in a grid: ``cells`` has columns ``row``, ``column`` (labels) and ``image`` (2-D uint8
+    arrays). Each image is embedded as a small PNG (a few hundred bytes) rather than one mark per pixel."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    urls = []
+    for img in cells["image"]:
+        buf = io.BytesIO()
+        pil = Image.fromarray(np.asarray(img, dtype=np.uint8), mode="L")
+        pil.resize((size, size), Image.NEAREST).save(buf, format="PNG", optimize=True)
+        urls.append("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
+    data = pd.DataFrame({"row": cells["row"].astype(str), "column": cells["column"].astype(str), "url": urls})
+    return alt.Chart(data, title=title).mark_image(width=size, height=size).encode(
+        x=alt.X("column:N", title=None, sort=None, axis=alt.Axis(orient="top", labelAngle=0)),
+        y=alt.Y("row:N", title=None, sort=None), url="url:N",
+    ).properties(width=alt.Step(size + 12), height=alt.Step(size + 12))
