@@ -169,7 +169,11 @@ def test_save_and_load_chapter_round_trip(tmp_path, monkeypatch):
                "direction": True, "diff": np.float64(1.5), "p": 0.01},
               {"finding": None, "key": "q", "claim": "c2", "paper": "p2", "ours": "o2", "holds": None},
               {"finding": 1, "key": "r", "claim": "c3", "paper": "p3", "ours": "o3", "holds": False,
-               "direction": True}]
+               "direction": True},
+              {"finding": 1, "key": "s", "claim": "c4", "paper": "p4", "ours": "o4", "holds": False,
+               "direction": True, "p": 0.2},
+              {"finding": 1, "key": "t", "claim": "c5", "paper": "p5", "ours": "o5", "holds": False,
+               "direction": False, "p": 0.01}]
     folder = paper000.save_chapter("smoke", "99_test", summary, checks, extra=1)
     s, c = paper000.load_chapter("smoke", "99_test")
     pd.testing.assert_frame_equal(s, summary)
@@ -179,8 +183,9 @@ def test_save_and_load_chapter_round_trip(tmp_path, monkeypatch):
     assert table["direction"].tolist()[2] is True and pd.isna(table["direction"].tolist()[1])
     assert json.loads((folder / "checks.json").read_text())["extra"] == 1
     assert paper000.verdict_table(c)["verdict at this scale"].tolist() == [
-        "reproduced", "cannot be judged", "same direction, not significant"]
-    assert paper000.verdict_lines(c).count("\n* ") == 2
+        "reproduced", "cannot be judged", "partly (same direction)", "same direction, not significant",
+        "not reproduced"]
+    assert paper000.verdict_lines(c).count("\n* ") == 4
 
 
 def test_jitter_units_lists_local_code_units_first():
