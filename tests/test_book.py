@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -97,6 +98,11 @@ def test_whole_book_builds_at_smoke_scale_with_every_chapter(built_book):
     status = (html / "book" / "status.html").read_text()
     for name in book.chapters():
         assert name in status
+    for executed in (out / "book").glob("*.ipynb"):
+        # a library progress bar saved as an ipywidget makes the page fetch widget fonts that are not there
+        widgets = [k for cell in json.loads(executed.read_text())["cells"] for o in cell.get("outputs", [])
+                   for k in o.get("data", {}) if "widget" in k]
+        assert not widgets, f"{executed.name} saved widget outputs {widgets}"
     for page in html.rglob("*.html"):
         text = page.read_text(errors="replace")
         assert not re.search(r'src="https?://', text), f"{page} loads a script from the network"
@@ -144,3 +150,14 @@ def test_book_works_offline_in_chromium(built_book):
         after = chart.locator("svg").inner_html()
         assert before != after, "changing the unit selector did not change the jitterplot"
         browser.close()
+
+
+def test_progress_bars_leave_book_runs_for_the_terminal(monkeypatch):
+    from localcodes.results import BOOK_RUN_ENV, progress_bar
+    from tqdm.std import tqdm as text_tqdm
+
+    monkeypatch.setenv(BOOK_RUN_ENV, "1")
+    with progress_bar(total=3, disable=True) as bar:
+        assert type(bar) is text_tqdm
+    monkeypatch.delenv(BOOK_RUN_ENV)
+    assert list(progress_bar(range(3), disable=True)) == [0, 1, 2]

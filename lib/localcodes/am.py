@@ -512,7 +512,7 @@ def maximise(
     try:
         steps = range(cfg.steps)
         if progress:
-            from tqdm.auto import tqdm
+            from .results import progress_bar as tqdm
 
             steps = tqdm(steps, desc=f"AM {t_count} units x {n_images} images", leave=False)
         for _ in steps:
@@ -596,7 +596,7 @@ def maximise_units(
     out: dict[int, torch.Tensor] = {}
     it = chunks
     if progress:
-        from tqdm.auto import tqdm
+        from .results import progress_bar as tqdm
 
         it = tqdm(chunks, desc=f"AM {layer}", unit="batch")
     for chunk in it:

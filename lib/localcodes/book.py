@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
-from .results import SCALES, atomic_path, device_name, git_commit, project_root, write_json
+from .results import BOOK_RUN_ENV, SCALES, atomic_path, device_name, git_commit, project_root, write_json
 
 __all__ = [
     "ChapterSpec",
@@ -222,6 +222,8 @@ def run_chapter(
     target = out_dir / f"{spec.name}.ipynb"
     start = time.perf_counter()
     partial = out_dir / f".{spec.name}.partial.ipynb"
+    previous = os.environ.get(BOOK_RUN_ENV)
+    os.environ[BOOK_RUN_ENV] = "1"  # inherited by the kernel: library progress bars stay out of the page
     try:
         papermill.execute_notebook(
             str(source_nb),
@@ -234,6 +236,10 @@ def run_chapter(
         os.replace(partial, target)  # a chapter that fails leaves the last good output in place
     finally:
         partial.unlink(missing_ok=True)
+        if previous is None:
+            os.environ.pop(BOOK_RUN_ENV, None)
+        else:
+            os.environ[BOOK_RUN_ENV] = previous
     wall = time.perf_counter() - start
     source_nb.unlink(missing_ok=True)
     write_json(

@@ -552,7 +552,7 @@ def train_stack(
         start_epoch, history = state["epoch"], state["history"]
     n = inputs.shape[0]
     steps = -(-n // batch_size)
-    from tqdm.auto import tqdm
+    from .results import progress_bar as tqdm
 
     bar = tqdm(total=(epochs - start_epoch) * steps, desc=desc, leave=False, disable=not progress)
     for epoch in range(start_epoch, epochs):

@@ -332,7 +332,7 @@ def trained_alexnet(scale: str = "book", device=None, retrain: bool = False) -> 
     opt = torch.optim.Adam(model.parameters(), lr=preset["lr"])
     gen = torch.Generator().manual_seed(preset["seed"])
     start = time.perf_counter()
-    from tqdm.auto import tqdm
+    from .results import progress_bar as tqdm
 
     steps = preset["epochs"] * -(-len(train) // preset["batch_size"])
     with tqdm(total=steps, desc=f"training AlexNet ({scale})", leave=False) as bar:

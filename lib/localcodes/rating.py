@@ -570,7 +570,7 @@ def train_observers(
         steps = epochs * (n // batch_size)
         bar = None
         if progress:
-            from tqdm.auto import tqdm
+            from .results import progress_bar as tqdm
 
             bar = tqdm(total=steps, desc=f"observers ({arch} x {per_arch})", leave=False)
         ens.train()

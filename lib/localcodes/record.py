@@ -287,7 +287,8 @@ def record(
     after that many batches (the table stays resumable), e.g. to record in portions.
     """
     import h5py
-    from tqdm.auto import tqdm
+
+    from .results import progress_bar as tqdm
 
     path = Path(path)
     names = resolve_layers(model, layers)
@@ -445,8 +446,8 @@ def measure_table(
     accumulators' state whatever the table's size.
     """
     import h5py
-    from tqdm.auto import tqdm
 
+    from .results import progress_bar as tqdm
     from .selectivity import SelectivityAccumulator
 
     meta = read_table(path)
@@ -687,7 +688,8 @@ def synthetic_table(path: str | Path, rows: int, units: int, classes: int = 1000
     """Write a synthetic layer (ReLU-like: mostly zero, exponential when active, each unit preferring a class)
     as an activation table, block by block (never all in memory). Reused if it already exists."""
     import h5py
-    from tqdm.auto import tqdm
+
+    from .results import progress_bar as tqdm
 
     path = Path(path)
     want = {"rows": rows, "units": units, "classes": classes, "seed": seed}

@@ -29,6 +29,8 @@ __all__ = [
     "device_name",
     "provenance",
     "pick_device",
+    "progress_bar",
+    "BOOK_RUN_ENV",
 ]
 
 SCALES = ("smoke", "book", "paper")
@@ -129,6 +131,29 @@ def provenance(**extra) -> dict:
     }
     info.update(extra)
     return info
+
+
+# Set by the chapter runner for the kernel it starts: progress bars then go to the terminal running the build
+# (text on the process's own stderr) instead of becoming ipywidgets outputs saved into the book's pages.
+BOOK_RUN_ENV = "LOCALCODES_BOOK_RUN"
+
+
+def progress_bar(iterable=None, **kwargs):
+    """A tqdm progress bar: a widget in a live notebook, text on the terminal elsewhere and in book runs.
+
+    In a chapter executed by ``localcodes run``/``build`` (``$LOCALCODES_BOOK_RUN`` set) the bar is written to
+    the kernel process's own stderr, which the runner's terminal shows; the executed page keeps no bar.
+    """
+    if os.environ.get(BOOK_RUN_ENV):
+        import sys
+
+        from tqdm.std import tqdm
+
+        kwargs.setdefault("file", sys.__stderr__)
+        return tqdm(iterable, **kwargs)
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, **kwargs)
 
 
 # --------------------------------------------------------------------------- the Parquet results store (sweeps)

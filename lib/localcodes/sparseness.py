@@ -540,8 +540,7 @@ def analyse_layers(acts: Mapping[str, torch.Tensor], labels=None, draws: int = 2
     The random bases are applied in ``dtype`` (float32 by default: half the memory and time; the per-layer
     summaries are always float64).
     """
-    from tqdm.auto import tqdm
-
+    from .results import progress_bar as tqdm
     from .selectivity import local_codes
 
     if not acts:
@@ -992,7 +991,7 @@ def analyse_all(scale: str, settings: Mapping, networks: Iterable[str] = NETWORK
                 progress: bool = True) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """``analyse_variant`` for every variant of ``networks``: the frames concatenated, and one info row per
     variant (data set, accuracy, examples measured, times)."""
-    from tqdm.auto import tqdm
+    from .results import progress_bar as tqdm
 
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in ANALYSIS_FRAMES}
     infos = []

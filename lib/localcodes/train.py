@@ -1064,7 +1064,7 @@ class _Trainer:
             setattr(self, k, state[k])
 
     def run(self, progress: bool, state_path: Path | None, save_every_s: float) -> None:
-        from tqdm.auto import tqdm
+        from .results import progress_bar as tqdm
 
         if state_path is not None and Path(state_path).exists():
             self.load(torch.load(state_path, weights_only=False))
@@ -1432,7 +1432,7 @@ def sweep(
     done = store.done_keys() if store is not None else set()
     todo = [t for t in tasks if (t.condition, t.repeat) not in done]
     dev = pick_device(device)
-    from tqdm.auto import tqdm
+    from .results import progress_bar as tqdm
 
     frames = []
     if todo:
