@@ -66,16 +66,17 @@ def _cmd_selectivity(args: argparse.Namespace) -> None:
     selectivity_main(args)
 
 
+# benchmark name → the module whose ``bench_main`` runs it
+BENCHMARKS = {"train": "train", "selectivity": "record", "am": "am", "locality": "locality",
+              "sparseness": "sparseness"}
+
+
 def _cmd_bench(args: argparse.Namespace) -> None:
-    if args.what == "train":
-        from .train import bench_main
-    elif args.what == "selectivity":
-        from .record import bench_main
-    elif args.what == "am":
-        from .am import bench_main
-    else:  # argparse restricts the choices; kept for clarity
-        raise SystemExit(f"unknown benchmark {args.what!r}")
-    bench_main(args.rest)
+    import importlib
+
+    if args.what not in BENCHMARKS:  # argparse restricts the choices; kept for direct callers
+        raise ValueError(f"unknown benchmark {args.what!r}; choose from {sorted(BENCHMARKS)}")
+    importlib.import_module(f".{BENCHMARKS[args.what]}", __package__).bench_main(args.rest)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -112,8 +113,8 @@ def parser() -> argparse.ArgumentParser:
     sel.add_argument("rest", nargs=argparse.REMAINDER, help="see `localcodes selectivity -- --help`")
     sel.set_defaults(func=_cmd_selectivity)
 
-    be = sub.add_parser("bench", help="benchmarks: train | selectivity | am")
-    be.add_argument("what", choices=["train", "selectivity", "am"])
+    be = sub.add_parser("bench", help="benchmarks: " + " | ".join(BENCHMARKS))
+    be.add_argument("what", choices=list(BENCHMARKS))
     be.add_argument("rest", nargs=argparse.REMAINDER, help="benchmark options (see `localcodes bench X --help`)")
     be.set_defaults(func=_cmd_bench)
     return p
