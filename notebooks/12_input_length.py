@@ -39,6 +39,8 @@ PRESETS = {
     "paper": {"widths": [10, 50, 100, 250, 500, 1000, 2000, 5000], "lengths": [300, 500, 700, 1000], "repeats": 10,
               "epochs": 45000, "lr": 0.01, "seed": 0},
 }
+# run after these chapters (book.build's parallel runs): this one reuses experiment 1's standard networks from the shared sweep store
+AFTER = ["10_hidden_size_and_data"]
 
 # %%
 import time

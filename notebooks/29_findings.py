@@ -47,6 +47,21 @@ PRESETS = {
     "book": {"stop_tolerance": 0.25},
     "paper": {"stop_tolerance": 0.25},
 }
+# run after these chapters (book.build's parallel runs): this one reads the stored results of every local-codes chapter
+AFTER = [
+    "10_hidden_size_and_data",
+    "11_random_sparseness",
+    "12_input_length",
+    "13_relu_vs_sigmoid",
+    "14_output_code",
+    "15_perturbed_prototypes",
+    "16_dropout",
+    "17_activation_noise",
+    "18_training_time",
+    "19_four_layer",
+    "20_mnist_invariants",
+    "21_memorisation",
+]
 
 # %%
 import functools

@@ -67,6 +67,8 @@ PRESETS = {
               "min_share": 0.5, "n_lists": 64, "rater": None, "seed": 0},
 }
 CHOICES = {"image_prior": ["generator", "fourier"], "layers": ["conv5", "fc6", "fc7", "fc8"]}
+# run after these chapters (book.build's parallel runs): this one uses the AlexNet-architecture network chapter 30 trains and caches
+AFTER = ["30_alexnet_selectivity"]
 
 # %%
 import time

@@ -161,3 +161,64 @@ def test_progress_bars_leave_book_runs_for_the_terminal(monkeypatch):
         assert type(bar) is text_tqdm
     monkeypatch.delenv(BOOK_RUN_ENV)
     assert list(progress_bar(range(3), disable=True)) == [0, 1, 2]
+
+
+def test_schedule_runs_independent_chapters_at_once_and_waits_for_after():
+    import threading
+    import time
+
+    events: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    both_running = threading.Barrier(2, timeout=10)  # breaks (fails the test) unless a and b overlap
+
+    def run(name):
+        with lock:
+            events.append(("start", name))
+        if name in ("a", "b"):
+            both_running.wait()
+        time.sleep(0.01)
+        with lock:
+            events.append(("end", name))
+
+    done = book.schedule(["a", "b", "c", "d"], {"c": ["a", "b"], "d": ["c", "not_selected"]}, run, jobs=2)
+    assert sorted(done) == ["a", "b", "c", "d"] and done[-2:] == ["c", "d"]
+    pos = {e: i for i, e in enumerate(events)}
+    assert pos[("start", "c")] > max(pos[("end", "a")], pos[("end", "b")])
+    assert pos[("start", "d")] > pos[("end", "c")]
+
+
+def test_schedule_starts_the_longest_chain_first_and_stops_on_failure():
+    order: list[str] = []
+    book.schedule(["short", "long1", "long2"], {"long2": ["long1"]}, order.append, jobs=1,
+                  cost={"short": 5, "long1": 3, "long2": 3})
+    assert order == ["long1", "short", "long2"]  # chain 6 before 5, then 5 before 3
+
+    ran: list[str] = []
+
+    def run(name):
+        ran.append(name)
+        if name == "x":
+            raise ValueError("boom")
+
+    with pytest.raises(RuntimeError, match="chapter x failed: boom"):
+        book.schedule(["x", "y"], {"y": ["x"]}, run, jobs=2)
+    assert ran == ["x"]
+    with pytest.raises(ValueError, match="cycle"):
+        book.schedule(["p", "q"], {"p": ["q"], "q": ["p"]}, ran.append, jobs=2)
+    with pytest.raises(ValueError, match="jobs must be >= 1"):
+        book.schedule(["p"], {}, ran.append, jobs=0)
+
+
+def test_chapters_name_existing_chapters_in_after():
+    table = book.chapters()
+    for name in table:
+        assert all(a in table and a < name for a in book.chapter_spec(name).after), name
+    assert "10_hidden_size_and_data" in book.chapter_spec("29_findings").after
+
+
+def test_default_jobs_reads_the_environment(monkeypatch):
+    monkeypatch.setenv("LOCALCODES_JOBS", "3")
+    assert book.default_jobs() == 3
+    monkeypatch.setenv("LOCALCODES_JOBS", "zero")
+    with pytest.raises(ValueError, match="LOCALCODES_JOBS"):
+        book.default_jobs()

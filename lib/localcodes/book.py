@@ -3,8 +3,9 @@
 A chapter is ``notebooks/NN_name.py`` (jupytext, percent format) with
 
 * a cell tagged ``parameters``: ``scale = "book"`` and one ``name = None`` per overridable setting;
-* a cell tagged ``presets``: ``PRESETS = {"smoke": {...}, "book": {...}, "paper": {...}}`` (literals only) and
-  optionally ``CHOICES = {"name": [allowed values]}``.
+* a cell tagged ``presets``: ``PRESETS = {"smoke": {...}, "book": {...}, "paper": {...}}`` (literals only),
+  optionally ``CHOICES = {"name": [allowed values]}`` and ``AFTER = ["NN_other", ...]``: chapters whose stored
+  results this one reads (so a parallel build runs it after them; see ``build(jobs=…)``).
 
 ``run_chapter`` checks names and values against those cells *before* any work starts, executes the chapter
 with papermill into ``book/NN_name.ipynb`` and records how it ran (scale, parameters, wall time, device,
@@ -37,6 +38,8 @@ __all__ = [
     "write_status",
     "vendor",
     "build",
+    "default_jobs",
+    "schedule",
     "write_toc",
 ]
 
@@ -61,6 +64,7 @@ class ChapterSpec:
     params: dict = field(default_factory=dict)
     presets: dict = field(default_factory=dict)
     choices: dict = field(default_factory=dict)
+    after: list = field(default_factory=list)
 
 
 def chapters(root: Path | None = None) -> dict[str, Path]:
@@ -105,6 +109,11 @@ def chapter_spec(name: str, root: Path | None = None) -> ChapterSpec:
             values = _literal_assignments(cell.source)
             spec.presets = values.get("PRESETS", {})
             spec.choices = values.get("CHOICES", {})
+            spec.after = list(values.get("AFTER", []))
+    unknown = [a for a in spec.after if a not in chapters(root)]
+    if unknown:
+        raise ValueError(f"chapter {name}: AFTER names unknown chapters {unknown}; chapters are: "
+                         f"{', '.join(chapters(root))}")
     if "scale" not in spec.params:
         raise ValueError(f"chapter {name}: its parameters cell must define `scale`")
     missing = [s for s in SCALES if s not in spec.presets]
@@ -222,7 +231,7 @@ def run_chapter(
     target = out_dir / f"{spec.name}.ipynb"
     start = time.perf_counter()
     partial = out_dir / f".{spec.name}.partial.ipynb"
-    previous = os.environ.get(BOOK_RUN_ENV)
+    owns_env = BOOK_RUN_ENV not in os.environ
     os.environ[BOOK_RUN_ENV] = "1"  # inherited by the kernel: library progress bars stay out of the page
     try:
         papermill.execute_notebook(
@@ -236,10 +245,8 @@ def run_chapter(
         os.replace(partial, target)  # a chapter that fails leaves the last good output in place
     finally:
         partial.unlink(missing_ok=True)
-        if previous is None:
+        if owns_env:
             os.environ.pop(BOOK_RUN_ENV, None)
-        else:
-            os.environ[BOOK_RUN_ENV] = previous
     wall = time.perf_counter() - start
     source_nb.unlink(missing_ok=True)
     write_json(
@@ -259,7 +266,7 @@ def run_chapter(
 
 def write_status(book_dir: Path) -> Path:
     """The status page: how every executed chapter was run (an execution-statistics table)."""
-    runs = sorted((book_dir / "_runs").glob("*.json"))
+    runs = sorted(p for p in (book_dir / "_runs").glob("*.json") if not p.name.startswith("_"))
     lines = [
         "# Execution status",
         "",
@@ -278,7 +285,14 @@ def write_status(book_dir: Path) -> Path:
             f"| {r['chapter']} | {r['scale']} | {over} | {r['wall_s']:.1f} | {r['device']} | "
             f"`{r['git_commit'][:12]}` | {r['date']} |"
         )
-    lines += ["", f"Total execution time: {total:.1f} s ({total / 60:.1f} min).", ""]
+    lines += ["", f"Sum of the chapters' execution times: {total:.1f} s ({total / 60:.1f} min)."]
+    build_run = book_dir / "_runs" / "_build.json"
+    if build_run.exists():
+        b = json.loads(build_run.read_text())
+        lines += [f"The last `localcodes build` executed {len(b['chapters'])} chapter(s) at scale `{b['scale']}`, "
+                  f"{b['jobs']} at a time, in {b['wall_s']:.1f} s ({b['wall_s'] / 60:.1f} min) of wall time "
+                  f"({b['date']})."]
+    lines.append("")
     out = book_dir / "status.md"
     with atomic_path(out) as tmp:
         tmp.write_text("\n".join(lines))
@@ -355,6 +369,82 @@ def _copy_book_sources(src: Path, dst: Path) -> None:
             shutil.copy2(f, dst / "book" / f.name)
 
 
+def default_jobs() -> int:
+    """Chapters executed at once by ``build``: ``$LOCALCODES_JOBS``, else one per CPU core, at most 4."""
+    env = os.environ.get("LOCALCODES_JOBS")
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise ValueError(f"LOCALCODES_JOBS must be a whole number >= 1; got {env!r}")
+        return int(env)
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def schedule(names: list[str], after: dict[str, list[str]], run, jobs: int = 1,
+             cost: dict[str, float] | None = None) -> list[str]:
+    """Run ``run(name)`` for every name, at most ``jobs`` at once, each only after the names in ``after[name]``
+    (those among ``names``; others are taken as already run) have finished.
+
+    Of the names ready to start, the one heading the longest chain of work still to come goes first (chain
+    lengths add ``cost``, e.g. each chapter's last wall time; 1 each when unknown), then book order — so a long
+    chain such as AlexNet → locality prior → sparseness does not start last. When a run raises, nothing new
+    starts, the running ones finish, and the first error is raised (naming its chapter). Returns the names in
+    the order they finished.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+    from functools import cache
+
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1; got {jobs}")
+    wanted = set(names)
+    needs = {n: [a for a in after.get(n, []) if a in wanted and a != n] for n in names}
+    dependents = {n: [m for m in names if n in needs[m]] for n in names}
+    cost = cost or {}
+
+    @cache
+    def chain(n: str, depth: int = 0) -> float:
+        if depth > len(names):
+            raise ValueError(f"chapters wait on each other (AFTER forms a cycle) around {n}")
+        return float(cost.get(n, 1.0)) + max((chain(m, depth + 1) for m in dependents[n]), default=0.0)
+
+    order = {n: i for i, n in enumerate(names)}
+    pending = sorted(names, key=lambda n: (-chain(n), order[n]))
+    done, running, failed = [], {}, None
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        while pending or running:
+            if failed is None:
+                for n in [n for n in pending if all(a in done for a in needs[n])][: jobs - len(running)]:
+                    pending.remove(n)
+                    running[pool.submit(run, n)] = n
+            if not running:
+                if failed is not None:
+                    break
+                raise ValueError(f"chapters wait on each other (AFTER forms a cycle): {pending}")
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                n = running.pop(fut)
+                if fut.exception() is not None:
+                    failed = failed or (n, fut.exception())
+                else:
+                    done.append(n)
+    if failed is not None:
+        name, err = failed
+        raise RuntimeError(f"chapter {name} failed: {err}") from err
+    return done
+
+
+def _last_wall_times(book_dir: Path, scale: str) -> dict[str, float]:
+    """Each chapter's wall time in the last run recorded at ``scale`` (the scheduler's cost estimates)."""
+    out = {}
+    for path in (book_dir / "_runs").glob("[0-9]*.json"):
+        try:
+            r = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if r.get("scale") == scale:
+            out[r["chapter"]] = float(r["wall_s"])
+    return out
+
+
 def build(
     scale: str = "book",
     only: list[str] | None = None,
@@ -362,22 +452,63 @@ def build(
     out: Path | None = None,
     execute: bool = True,
     overrides: dict | None = None,
+    jobs: int | None = None,
 ) -> Path:
     """Execute every chapter (or ``only`` these) at ``scale`` and build the HTML book; return index.html.
 
     ``out`` builds in another folder (the book sources are copied there), leaving the checkout's book alone.
+    ``jobs`` chapters run at once (default ``default_jobs()``), each after the chapters its ``AFTER`` names;
+    with more than one, each kernel gets an equal share of the CPU cores as its torch/OpenMP threads (threads
+    waiting on a shared core stall), unless ``OMP_NUM_THREADS`` is already set.
     """
     root = root or project_root()
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1; got {jobs}")
     book_root = Path(out) if out else root
     if book_root != root:
         _copy_book_sources(root, book_root)
     vendor(root, book_root / "static")
     book_dir = book_root / "book"
     if execute:
-        names = only or list(chapters(root))
-        for i, name in enumerate(names, 1):
-            print(f"[{i}/{len(names)}] executing {name} at scale {scale}", flush=True)
-            run_chapter(name, scale, overrides, out_dir=book_dir, root=root)
+        names = [_resolve_name(n, root)[0] for n in only] if only else list(chapters(root))
+        specs = {n: chapter_spec(n, root) for n in names}
+        for n in names:  # refuse bad overrides before anything runs
+            validate(specs[n], scale, overrides)
+        env = {BOOK_RUN_ENV: "1"}
+        if jobs > 1 and "OMP_NUM_THREADS" not in os.environ:
+            env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)  # inherited by every kernel the runs start
+        start = time.perf_counter()
+
+        import threading
+
+        lock = threading.Lock()
+
+        def say(text: str) -> None:
+            with lock:  # whole lines from concurrent runs
+                print(text, flush=True)
+
+        def one(name: str) -> None:
+            t = time.perf_counter()
+            say(f"[{len(names)} chapters, {jobs} at once] executing {name} at scale {scale}")
+            run_chapter(name, scale, overrides, out_dir=book_dir, root=root, progress=jobs == 1)
+            say(f"  finished {name} in {time.perf_counter() - t:.0f} s")
+
+        try:
+            schedule(names, {n: specs[n].after for n in names}, one, jobs, cost=_last_wall_times(book_dir, scale))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        wall = time.perf_counter() - start
+        print(f"executed {len(names)} chapters in {wall:.0f} s", flush=True)
+        write_json(book_dir / "_runs" / "_build.json", {"scale": scale, "chapters": names, "jobs": jobs,
+                                                        "wall_s": round(wall, 2), "date": time.strftime(
+                                                            "%Y-%m-%d %H:%M:%S %Z")})
     write_status(book_dir)
     write_toc(root, book_root)
     cmd = [sys.executable, "-m", "jupyter_book", "build", str(book_root), "--warningiserror", "--keep-going"]

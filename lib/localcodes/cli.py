@@ -36,6 +36,7 @@ def _cmd_build(args: argparse.Namespace) -> None:
         out=args.out,
         execute=not args.no_execute,
         overrides=_overrides(args.param),
+        jobs=args.jobs,
     )
     print(f"book built → {index}")
 
@@ -97,6 +98,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, default=None, help="build in another folder (sources are copied)")
     b.add_argument("--no-execute", action="store_true", help="reuse the executed notebooks already in book/")
     b.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"))
+    b.add_argument("-j", "--jobs", type=int, default=None,
+                   help="chapters executed at once (default: $LOCALCODES_JOBS, else one per core, at most 4)")
     b.set_defaults(func=_cmd_build)
 
     v = sub.add_parser("vendor", help="copy the pinned JavaScript the offline book needs into static/vendor")
