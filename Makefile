@@ -1,6 +1,8 @@
 # Quick start: `make book` builds the book (installs what is missing first); `make test` runs the tests.
-# A smaller scale is a variable away: `make book SCALE=smoke`.
+# A smaller scale is a variable away: `make book SCALE=smoke`; `JOBS=1` executes one chapter at a time
+# (default: one per CPU core, at most 4).
 SCALE ?= book
+JOBS ?=
 PYTHON ?= python3
 STAMP := .localcodes-cache/installed.stamp
 
@@ -13,7 +15,7 @@ $(STAMP): pyproject.toml package.json
 install: $(STAMP)
 
 book: $(STAMP)
-	$(PYTHON) -m localcodes build --scale $(SCALE)
+	$(PYTHON) -m localcodes build --scale $(SCALE) $(if $(JOBS),--jobs $(JOBS))
 
 test: $(STAMP)
 	$(PYTHON) -m pytest -q

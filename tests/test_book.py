@@ -99,10 +99,16 @@ def test_whole_book_builds_at_smoke_scale_with_every_chapter(built_book):
     for name in book.chapters():
         assert name in status
     for executed in (out / "book").glob("*.ipynb"):
+        cells = json.loads(executed.read_text())["cells"]
         # a library progress bar saved as an ipywidget makes the page fetch widget fonts that are not there
-        widgets = [k for cell in json.loads(executed.read_text())["cells"] for o in cell.get("outputs", [])
-                   for k in o.get("data", {}) if "widget" in k]
+        widgets = [k for cell in cells for o in cell.get("outputs", []) for k in o.get("data", {}) if "widget" in k]
         assert not widgets, f"{executed.name} saved widget outputs {widgets}"
+        bars = [o["text"][:80] for cell in cells for o in cell.get("outputs", [])
+                if o.get("output_type") == "stream" and re.search(r"\d+/\d+ \[\d", "".join(o["text"]))]
+        assert not bars, f"{executed.name} saved progress bars as text: {bars[:3]}"
+        tags = [cell["metadata"].get("tags", []) for cell in cells]
+        setup = [t for t in tags if "injected-parameters" in t or "presets" in t]
+        assert len(setup) == 2 and all("hide-input" in t for t in setup), f"{executed.name}: setup cells {setup}"
     for page in html.rglob("*.html"):
         text = page.read_text(errors="replace")
         assert not re.search(r'src="https?://', text), f"{page} loads a script from the network"
@@ -152,15 +158,16 @@ def test_book_works_offline_in_chromium(built_book):
         browser.close()
 
 
-def test_progress_bars_leave_book_runs_for_the_terminal(monkeypatch):
+def test_progress_bars_are_off_in_book_runs_only(monkeypatch):
     from localcodes.results import BOOK_RUN_ENV, progress_bar
-    from tqdm.std import tqdm as text_tqdm
 
     monkeypatch.setenv(BOOK_RUN_ENV, "1")
-    with progress_bar(total=3, disable=True) as bar:
-        assert type(bar) is text_tqdm
+    with progress_bar(total=3) as bar:
+        assert bar.disable
+    assert list(progress_bar(range(3))) == [0, 1, 2]
     monkeypatch.delenv(BOOK_RUN_ENV)
-    assert list(progress_bar(range(3), disable=True)) == [0, 1, 2]
+    with progress_bar(total=3) as bar:
+        assert not bar.disable
 
 
 def test_schedule_runs_independent_chapters_at_once_and_waits_for_after():

@@ -242,6 +242,7 @@ def run_chapter(
             progress_bar=progress,
             cwd=str(root),
         )
+        _fold_setup_cells(partial)
         os.replace(partial, target)  # a chapter that fails leaves the last good output in place
     finally:
         partial.unlink(missing_ok=True)
@@ -262,6 +263,22 @@ def run_chapter(
         },
     )
     return target
+
+
+# cells that set a run up rather than tell its story: folded ("show code") in the book, still one click away
+FOLDED_TAGS = ("presets", "injected-parameters")
+
+
+def _fold_setup_cells(path: Path) -> None:
+    """Tag the presets cell and papermill's injected-parameters cell ``hide-input`` in an executed notebook."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).setdefault("tags", [])
+        if any(t in tags for t in FOLDED_TAGS) and "hide-input" not in tags:
+            tags.append("hide-input")
+    nbformat.write(nb, path)
 
 
 def write_status(book_dir: Path) -> Path:
@@ -290,8 +307,8 @@ def write_status(book_dir: Path) -> Path:
     if build_run.exists():
         b = json.loads(build_run.read_text())
         lines += [f"The last `localcodes build` executed {len(b['chapters'])} chapter(s) at scale `{b['scale']}`, "
-                  f"{b['jobs']} at a time, in {b['wall_s']:.1f} s ({b['wall_s'] / 60:.1f} min) of wall time "
-                  f"({b['date']})."]
+                  f"{b['jobs']} at a time ({b.get('threads', '?')} CPU thread(s) each), in {b['wall_s']:.1f} s "
+                  f"({b['wall_s'] / 60:.1f} min) of wall time ({b['date']})."]
     lines.append("")
     out = book_dir / "status.md"
     with atomic_path(out) as tmp:
@@ -480,6 +497,7 @@ def build(
             env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)  # inherited by every kernel the runs start
+        threads = os.environ.get("OMP_NUM_THREADS", "torch's default")
         start = time.perf_counter()
 
         import threading
@@ -507,6 +525,7 @@ def build(
         wall = time.perf_counter() - start
         print(f"executed {len(names)} chapters in {wall:.0f} s", flush=True)
         write_json(book_dir / "_runs" / "_build.json", {"scale": scale, "chapters": names, "jobs": jobs,
+                                                        "threads": threads,
                                                         "wall_s": round(wall, 2), "date": time.strftime(
                                                             "%Y-%m-%d %H:%M:%S %Z")})
     write_status(book_dir)

@@ -133,26 +133,20 @@ def provenance(**extra) -> dict:
     return info
 
 
-# Set by the chapter runner for the kernel it starts: progress bars then go to the terminal running the build
-# (text on the process's own stderr) instead of becoming ipywidgets outputs saved into the book's pages.
+# Set by the chapter runner for the kernels it starts. A chapter's page should not keep the library's progress
+# bars: as ipywidgets they make the static page fetch widget fonts that are not vendored, and as text they become
+# hundreds of stream outputs (ipykernel captures the process's own stderr too). The build shows progress per
+# chapter instead (papermill's cell bar, or a line per chapter started and finished).
 BOOK_RUN_ENV = "LOCALCODES_BOOK_RUN"
 
 
 def progress_bar(iterable=None, **kwargs):
-    """A tqdm progress bar: a widget in a live notebook, text on the terminal elsewhere and in book runs.
-
-    In a chapter executed by ``localcodes run``/``build`` (``$LOCALCODES_BOOK_RUN`` set) the bar is written to
-    the kernel process's own stderr, which the runner's terminal shows; the executed page keeps no bar.
-    """
-    if os.environ.get(BOOK_RUN_ENV):
-        import sys
-
-        from tqdm.std import tqdm
-
-        kwargs.setdefault("file", sys.__stderr__)
-        return tqdm(iterable, **kwargs)
+    """A tqdm progress bar (a widget in a live notebook, text on a terminal); switched off in book runs
+    (``$LOCALCODES_BOOK_RUN`` set by ``localcodes run``/``build``)."""
     from tqdm.auto import tqdm
 
+    if os.environ.get(BOOK_RUN_ENV):
+        kwargs["disable"] = True
     return tqdm(iterable, **kwargs)
 
 
