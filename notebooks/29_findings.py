@@ -67,13 +67,14 @@ AFTER = [
 import functools
 
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
 from localcodes import analysis as A
 from localcodes import book
 from localcodes.results import results_dir
 
 P = book.settings(PRESETS, scale, stop_tolerance=stop_tolerance)
+pd.set_option("display.max_colwidth", None)  # the findings are sentences
 evidence = [(f, label, ch, name, functools.partial(judge, tolerance=P.stop_tolerance)
              if judge is A.verdict_stopping else judge) for f, label, ch, name, judge in A.EVIDENCE]
 scales = [P.scale] + (["paper"] if P.scale != "paper" else [])
@@ -96,19 +97,16 @@ per
 # %% [markdown]
 # ## The evidence behind each verdict
 #
-# One row per piece of evidence: the chapter and file it was computed from, the verdict and the numbers behind
-# it. The rule for each verdict is in the docstring of the named function.
+# One row per piece of evidence: the chapter it was computed from (the files are named in the table above), the
+# verdict and the numbers behind it. The rule for each verdict is in the docstring of the named function.
 
 # %%
-ev = tables[P.scale][0]
-with pd.option_context("display.max_colwidth", 200):
-    display(ev[["finding", "evidence", "chapter", "file", "rule", "verdict", "detail"]].set_index("finding"))
+display(HTML(A.evidence_html(tables[P.scale][0])))
 
 # %%
 if have_paper:
     display(Markdown("**`paper` scale (stored results)**"))
-    with pd.option_context("display.max_colwidth", 200):
-        display(tables["paper"][0][["finding", "evidence", "chapter", "verdict", "detail"]].set_index("finding"))
+    display(HTML(A.evidence_html(tables["paper"][0])))
 
 # %% [markdown]
 # ## What the verdicts can and cannot say

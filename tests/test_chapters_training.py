@@ -253,6 +253,14 @@ def test_findings_table_reads_stored_results_and_says_not_run_when_absent(tmp_pa
     ev, per = A.findings_table("smoke")
     assert per.set_index("finding").loc[2, "verdict"] == A.REPRODUCED
     assert per.set_index("finding").loc[4, "verdict"] == A.NOT_RUN
+    page = A.evidence_html(ev)
+    assert page.count("<tr") == len(ev) + 1  # header + one row per piece of evidence
+    assert '<a href="21_memorisation.html">21_memorisation</a>' in page
+    assert "<code>holds</code>" in page or "verdict_memorisation" in page
+    odd = ev.head(1).assign(detail="a < b & `x`")
+    assert "a &lt; b &amp; <code>x</code>" in A.evidence_html(odd, link_suffix=None)
+    with pytest.raises(ValueError):
+        A.evidence_html(ev.drop(columns=["detail"]))
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -752,3 +752,36 @@ def findings_table(scale: str, evidence: list | None = None,
                     "verdict": combine_verdicts(mine["verdict"].tolist()) if len(mine) else NOT_RUN,
                     "evidence": len(mine)})
     return ev, pd.DataFrame(per)
+
+
+__all__ += ["evidence_html"]
+
+
+def evidence_html(ev: pd.DataFrame, link_suffix: str | None = ".html") -> str:
+    """The evidence rows of ``findings_table`` as one HTML table, each chapter linked to its page.
+
+    Columns: finding, evidence, chapter (a link to ``chapter + link_suffix``; plain text when ``None``),
+    verdict (with the rule that decided it in small print) and the numbers behind it (``detail``). Five columns
+    that wrap their sentences, where the full frame would scroll sideways.
+    """
+    import html
+    import re
+
+    def text(value) -> str:  # escaped, with `code` spans as <code>
+        return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(str(value)))
+
+    _check_columns(ev, ["finding", "evidence", "chapter", "rule", "verdict", "detail"])
+    rows = []
+    for r in ev.itertuples(index=False):
+        chapter = html.escape(str(r.chapter))
+        if link_suffix:
+            chapter = f'<a href="{chapter}{link_suffix}">{chapter}</a>'
+        rows.append({
+            "finding": r.finding,
+            "evidence": text(r.evidence),
+            "chapter": chapter,
+            "verdict": f"<b>{text(r.verdict)}</b><br><small>rule: {text(r.rule)}</small>",
+            "the numbers": text(r.detail),
+        })
+    return pd.DataFrame(rows).to_html(escape=False, index=False, classes="localcodes-evidence",
+                                      border=0)
