@@ -229,3 +229,19 @@ def test_default_jobs_reads_the_environment(monkeypatch):
     monkeypatch.setenv("LOCALCODES_JOBS", "zero")
     with pytest.raises(ValueError, match="LOCALCODES_JOBS"):
         book.default_jobs()
+
+
+def test_a_paper_scale_run_stores_how_it_was_made_beside_its_results(tmp_path, monkeypatch):
+    import papermill
+
+    def fake_execute(source, target, **kwargs):  # the runner's bookkeeping, without executing the chapter
+        shutil.copy(source, target)
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path / "results"))
+    book.run_chapter("01_introduction", "paper", {"n_per_class": 7}, out_dir=tmp_path / "book", progress=False)
+    run = json.loads((tmp_path / "results" / "paper" / "01_introduction" / "run.json").read_text())
+    assert run["command"] == "localcodes run 01_introduction --scale paper -p n_per_class 7"
+    assert run["parameters"] == {"n_per_class": 7} and {"wall_s", "device", "git_commit", "date"} <= set(run)
+    book.run_chapter("01_introduction", "book", out_dir=tmp_path / "book", progress=False)
+    assert not (tmp_path / "results" / "book" / "01_introduction" / "run.json").exists()

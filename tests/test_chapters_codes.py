@@ -182,6 +182,9 @@ def test_save_and_load_chapter_round_trip(tmp_path, monkeypatch):
     assert table["finding"].tolist()[0] == 6 and pd.isna(table["finding"].tolist()[1])
     assert table["direction"].tolist()[2] is True and pd.isna(table["direction"].tolist()[1])
     assert json.loads((folder / "checks.json").read_text())["extra"] == 1
+    prov = json.loads((folder / "provenance.json").read_text())
+    assert prov["chapter"] == "99_test" and prov["scale"] == "smoke" and prov["extra"] == 1
+    assert {"git_commit", "device", "date", "torch"} <= set(prov)
     assert paper000.verdict_table(c)["verdict at this scale"].tolist() == [
         "reproduced", "cannot be judged", "partly (same direction)", "same direction, not significant",
         "not reproduced"]

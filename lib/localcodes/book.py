@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -250,18 +251,23 @@ def run_chapter(
             os.environ.pop(BOOK_RUN_ENV, None)
     wall = time.perf_counter() - start
     source_nb.unlink(missing_ok=True)
-    write_json(
-        out_dir / "_runs" / f"{spec.name}.json",
-        {
-            "chapter": spec.name,
-            "scale": scale,
-            "parameters": {k: v for k, v in params.items() if k != "scale"},
-            "wall_s": round(wall, 2),
-            "device": device_name(),
-            "git_commit": git_commit(root),
-            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        },
-    )
+    overrides_used = {k: v for k, v in params.items() if k != "scale"}
+    record = {
+        "chapter": spec.name,
+        "scale": scale,
+        "command": " ".join([f"localcodes run {spec.name} --scale {scale}",
+                             *(f"-p {k} {shlex.quote(repr(v))}" for k, v in overrides_used.items())]),
+        "parameters": overrides_used,
+        "wall_s": round(wall, 2),
+        "device": device_name(),
+        "git_commit": git_commit(root),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+    write_json(out_dir / "_runs" / f"{spec.name}.json", record)
+    if scale == "paper":  # paper-scale results are committed: keep how they were made beside them
+        from .results import results_dir
+
+        write_json(results_dir("paper", spec.name) / "run.json", record)
     return target
 
 

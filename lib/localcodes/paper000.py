@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .results import ResultsStore, atomic_path, results_dir, write_json, write_parquet
+from .results import ResultsStore, atomic_path, provenance, results_dir, write_json, write_parquet
 
 __all__ = [
     "CLAIMS",
@@ -342,8 +342,10 @@ CHECK_COLUMNS = ["finding", "key", "claim", "paper", "ours", "holds", "direction
 
 
 def save_chapter(scale: str, chapter: str, summary: pd.DataFrame, checks: list[dict], **extra) -> Path:
-    """Write a chapter's ``summary.parquet`` and ``checks.json`` (read by the findings chapter)."""
+    """Write a chapter's ``summary.parquet``, ``checks.json`` and ``checks.parquet`` (read by the findings
+    chapter) and ``provenance.json`` (git commit, device, date, versions, and ``extra``: the chapter's settings)."""
     folder = results_dir(scale, chapter)
+    write_json(folder / "provenance.json", provenance(chapter=chapter, scale=scale, **extra))
     write_parquet(folder / "summary.parquet", summary.reset_index(drop=True))
     clean = [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in c.items()} for c in checks]
     write_json(folder / "checks.json", {"chapter": chapter, "scale": scale, "checks": clean, **extra})
