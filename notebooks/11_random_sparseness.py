@@ -44,7 +44,7 @@ PRESETS = {
               "random_weights": [0.1111111111111111, 0.2222222222222222, 0.3333333333333333], "repeats": 10,
               "epochs": 45000, "lr": 0.01, "seed": 0},
 }
-# run after these chapters (book.build's parallel runs): this one reuses experiment 1's standard networks from the shared sweep store
+# a parallel build runs this chapter after these: it reuses experiment 1's standard networks
 AFTER = ["10_hidden_size_and_data"]
 
 # %%

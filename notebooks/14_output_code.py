@@ -41,7 +41,7 @@ PRESETS = {
     "paper": {"widths": [10, 50, 100, 250, 500, 1000, 2000, 5000], "repeats": 10, "epochs": 45000, "lr": 0.01,
               "example_width": 1000, "seed": 0},
 }
-# run after these chapters (book.build's parallel runs): this one reuses experiment 1's standard networks from the shared sweep store
+# a parallel build runs this chapter after these: it reuses experiment 1's standard networks
 AFTER = ["10_hidden_size_and_data"]
 
 # %%

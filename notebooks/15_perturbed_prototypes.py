@@ -52,7 +52,7 @@ PRESETS = {
     "paper": {"widths": [500, 1000], "perturbs": [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5],
               "repeats": 10, "epochs": 45000, "lr": 0.01, "example_perturb": 0.2, "seed": 0},
 }
-# run after these chapters (book.build's parallel runs): this one reuses experiment 1's standard networks from the shared sweep store
+# a parallel build runs this chapter after these: it reuses experiment 1's standard networks
 AFTER = ["10_hidden_size_and_data"]
 
 # %%

@@ -47,7 +47,7 @@ PRESETS = {
     "book": {"stop_tolerance": 0.25},
     "paper": {"stop_tolerance": 0.25},
 }
-# run after these chapters (book.build's parallel runs): this one reads the stored results of every local-codes chapter
+# a parallel build runs this chapter after these: it reads their stored results
 AFTER = [
     "10_hidden_size_and_data",
     "11_random_sparseness",

@@ -67,7 +67,7 @@ PRESETS = {
               "min_share": 0.5, "n_lists": 64, "rater": None, "seed": 0},
 }
 CHOICES = {"image_prior": ["generator", "fourier"], "layers": ["conv5", "fc6", "fc7", "fc8"]}
-# run after these chapters (book.build's parallel runs): this one uses the AlexNet-architecture network chapter 30 trains and caches
+# a parallel build runs this chapter after these: it uses the AlexNet chapter 30 trains
 AFTER = ["30_alexnet_selectivity"]
 
 # %%

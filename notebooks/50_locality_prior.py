@@ -74,7 +74,7 @@ PRESETS = {
               "alexnet_epochs": 10, "alexnet_lr": 0.01, "device": "auto", "cpu_threads": 0},
 }
 CHOICES = {"arms": ["control", "linear", "sqrt", "square", "linear+l1"], "optimizer": ["sgd", "rmsprop"]}
-# run after these chapters (book.build's parallel runs): this one its AlexNet part uses the network chapter 30 trains and caches
+# a parallel build runs this chapter after these: it uses the AlexNet chapter 30 trains
 AFTER = ["30_alexnet_selectivity"]
 
 # %%

@@ -70,7 +70,7 @@ PRESETS = {
               "mlp_lr": 0.01, "seed": 0},
 }
 CHOICES = {"networks": ["alexnet", "lenet", "mlp"], "mlp_optimizer": ["sgd", "adam"]}
-# run after these chapters (book.build's parallel runs): this one analyses chapter 30's AlexNet and chapter 50's LeNets
+# a parallel build runs this chapter after these: it analyses chapter 30's AlexNet and 50's LeNets
 AFTER = ["30_alexnet_selectivity", "50_locality_prior"]
 
 # %%

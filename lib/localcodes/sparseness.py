@@ -368,7 +368,8 @@ def basis_values(acts, draws: int = 20, seed: int = 0, stats: Iterable[str] | No
     if chunk is None:
         # on the CPU one draw at a time is 10-20 % faster (`localcodes bench sparseness`: batched draws leave
         # the cache); on a GPU batching fills the device
-        chunk = 1 if x.device.type == "cpu" else max(1, min(draws, (256 * 2**20) // max(1, (m * k + u * k) * item * 3)))
+        fits = (256 * 2**20) // max(1, (m * k + u * k) * item * 3)
+        chunk = 1 if x.device.type == "cpu" else max(1, min(draws, fits))
     elif chunk < 1:
         raise ValueError(f"chunk must be >= 1 or None; got {chunk}")
     for start in range(0, draws, chunk):
