@@ -155,3 +155,39 @@ def test_bench_runs(capsys):
     assert "ratio" in out and "network-epochs/s" in out
     with pytest.raises(ValueError, match="epochs"):
         train.bench_main(["--epochs", "0"])
+
+
+def test_concurrent_sweep_gives_the_sequential_numbers(tmp_path):
+    grid = {"hidden": [[8], [12]], "dropout": [0.0, 0.3]}
+    seq = train.sweep(grid, repeats=2, base=SMALL, progress=False, max_networks=2)
+    conc = train.sweep(grid, repeats=2, base=SMALL, store=tmp_path / "c", progress=False, max_networks=2, concurrent=3)
+    assert len(ResultsStore(tmp_path / "c").parts()) == 4  # each ensemble written as its own part
+    cols = ["condition", "repeat", "epoch", "train_loss", "train_acc", "lc_pairs"]
+    key = ["condition", "repeat", "epoch"]
+    a = seq[cols].sort_values(key).reset_index(drop=True)
+    b = conc[cols].sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b, check_exact=False, atol=1e-6)
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="concurrent"):
+            train.sweep(grid, base=SMALL, progress=False, concurrent=bad)
+    with pytest.raises(ValueError, match="client"):
+        train.sweep(grid, base=SMALL, progress=False, concurrent=2, client="tcp://127.0.0.1:1")
+
+
+def test_projection_with_cuda_graphs():
+    eager = train.project_runtime([100])
+    graphs = train.project_runtime([100], cuda_graphs=True)
+    assert graphs["seconds"] < eager["seconds"]  # small networks: launch-bound without graphs
+    # with graphs the arithmetic adds to the kernels' floor, so a bigger layer always costs more
+    assert train.project_runtime([5000], cuda_graphs=True)["seconds"] > graphs["seconds"]
+    assert eager["steps"] == 16 * 45_000 and graphs["minutes"] == pytest.approx(graphs["seconds"] / 60)
+
+
+def test_concurrent_projection_is_bounded_by_arithmetic_and_the_longest():
+    sizes = [[100], [5000]]
+    both = train.project_concurrent(sizes)
+    alone = [train.project_runtime(h, cuda_graphs=True) for h in sizes]
+    assert both["seconds"] >= max(a["seconds"] for a in alone)
+    assert both["seconds"] < sum(a["seconds"] for a in alone)
+    slow = train.project_concurrent(sizes, flops_per_s=1e11)  # arithmetic-bound
+    assert slow["seconds"] == pytest.approx(sum(a["flops"] for a in alone) / 1e11)

@@ -23,6 +23,11 @@ The pieces, in the order a chapter uses them
   :class:`localcodes.results.ResultsStore`; a killed sweep resumes and recomputes nothing already stored.
   :func:`estimate_runtime` times a short probe of each ensemble and extrapolates; :func:`project_runtime` is
   the analytic projection for a device we cannot measure (e.g. a GPU from a CPU-only machine).
+* **On a GPU** — small ensembles are bound by kernel launches (~24 per optimiser step), not arithmetic. So on a
+  CUDA device each epoch after the second is captured once as a CUDA graph and replayed (one launch per epoch;
+  ``cuda_graphs=``), and :func:`sweep` trains several ensembles at once on their own CUDA streams
+  (``concurrent=``, default 6 on CUDA), e.g. experiment 1's six hidden sizes. Neither changes the numbers
+  beyond float rounding; ``scripts/gpu_check.sh`` runs the GPU tests and benchmarks on a lent GPU.
 
 Measures (SPEC.md): **classification accuracy** = every output bit within 0.5 of its target;
 **pattern-matching accuracy** = every bit within 0.1. **Local codes** are counted per network on the training
@@ -53,6 +58,7 @@ import hashlib
 import itertools
 import json
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -713,10 +719,39 @@ def _check_configs(configs: list[TrainConfig]) -> None:
             )
 
 
+_CAPTURE_LOCK = threading.Lock()
+
+
+def _use_graphs(cuda_graphs: bool | None, device: torch.device, trainer: _Trainer) -> bool:
+    """Whether to replay epochs as CUDA graphs: ``None`` = on CUDA when the epoch's random draws (kept in
+    fixed buffers for the graph) fit in 1 GiB; ``True`` insists (error if impossible); ``False`` = eager."""
+    if cuda_graphs not in (None, True, False):
+        raise ValueError(f"cuda_graphs must be None (auto), True or False; got {cuda_graphs!r}")
+    if cuda_graphs is False:
+        return False
+    if device.type != "cuda":
+        if cuda_graphs:
+            raise ValueError(f"cuda_graphs=True needs a CUDA device; the ensemble is on {device.type}")
+        return False
+    t = trainer
+    per_draw = int(t.use_dropout) + int(t.use_noise)
+    n_bytes = 4 * per_draw * t.R * t._n_chunks() * t.chunk_steps * t.cfg.batch_size * sum(t.cfg.hidden)
+    if n_bytes > 2**30:
+        if cuda_graphs:
+            raise ValueError(
+                f"cuda_graphs=True: one epoch's dropout/noise draws need {n_bytes / 2**30:.1f} GiB of fixed "
+                "buffers (limit 1 GiB); use cuda_graphs=None or False, or fewer networks per ensemble"
+            )
+        return False
+    return True
+
+
 class _Trainer:
     """The batched training loop (manual forward/backward, masked optimiser updates)."""
 
-    def __init__(self, data, configs: list[TrainConfig], device: torch.device):
+    def __init__(
+        self, data, configs: list[TrainConfig], device: torch.device, cuda_graphs: bool | None = None
+    ):
         self.cfg = configs[0]
         self.configs = configs
         self.R = len(configs)
@@ -745,12 +780,12 @@ class _Trainer:
         self.noise_mean = _per_network(configs, "noise_mean", device, f32) * (self.noise_std > 0)
         self.max_epochs = np.array([c.epochs for c in configs])
         big = np.iinfo(np.int64).max
-        self.max_steps = torch.tensor(
-            [big if c.max_steps is None else c.max_steps for c in configs], device=device
-        )
+        self.max_steps_np = np.array([big if c.max_steps is None else c.max_steps for c in configs])
+        self.max_steps = torch.as_tensor(self.max_steps_np, device=device)
         self.use_dropout = bool((self.p_drop > 0).any())
         self.use_momentum = bool((self.momentum > 0).any())
         self.use_noise = bool((self.noise_std > 0).any())
+        self._has_draws = self.use_dropout or self.use_noise
         # random draws in fixed chunks of steps, so a network's stream never depends on the ensemble's size
         self.chunk_steps = max(1, 256 // self.cfg.batch_size)
         # per-network state
@@ -764,6 +799,15 @@ class _Trainer:
         self.reason = np.array([""] * self.R, dtype=object)
         self.rows: list[dict] = []
         self.wall = 0.0
+        # an epoch reads only these buffers (refilled before it), so on CUDA it can be captured once as a
+        # graph and replayed: one launch per epoch instead of ~25 per step (the small networks' bottleneck)
+        self.n_steps = math.ceil(d.N / self.cfg.batch_size)
+        self._perms = torch.zeros(self.R, d.N, dtype=torch.int64, device=device)
+        self._active_t = torch.zeros(self.R, device=device)
+        self._step_t = torch.zeros((), dtype=torch.int64, device=device)
+        self._graph = None
+        self._graph_draws: list[tuple[list[torch.Tensor], list[torch.Tensor]]] = []
+        self.graphs = _use_graphs(cuda_graphs, device, self)
 
     # -- one step ------------------------------------------------------------------------------------------
     def _draws(self, n_rows: int):
@@ -816,15 +860,16 @@ class _Trainer:
             dz = p * (g - (g * p).sum(-1, keepdim=True))
         # plain SGD: fold each network's lr (0 when frozen) into dz; baddbmm_ then updates W in place,
         # so the weight gradients are never materialised (the largest memory traffic of a step)
+        # (the backward pass is linear in dz, so scaling it once scales every layer's gradient)
         fused = cfg.optimizer == "sgd" and not self.use_momentum
-        scale = (self.lr * act).view(self.R, 1, 1) if fused else None
+        if fused:
+            dz = dz * (self.lr * act).view(self.R, 1, 1)
         grads_w, grads_b = [None] * (n_h + 1), [None] * (n_h + 1)
         for l in range(n_h, -1, -1):
             dh = torch.bmm(dz, ens.weights[l].transpose(1, 2)) if l > 0 else None  # before W[l] changes
             if fused:
-                dzs = dz * scale
-                ens.weights[l].baddbmm_(inputs[l].transpose(1, 2), dzs, alpha=-1.0)
-                ens.biases[l].sub_(dzs.sum(1, keepdim=True))
+                ens.weights[l].baddbmm_(inputs[l].transpose(1, 2), dz, alpha=-1.0)
+                ens.biases[l].sub_(dz.sum(1, keepdim=True))
             else:
                 grads_w[l] = torch.bmm(inputs[l].transpose(1, 2), dz)
                 grads_b[l] = dz.sum(1, keepdim=True)
@@ -833,7 +878,10 @@ class _Trainer:
             if drops:
                 dh = dh * drops[l - 1]
             a = acts_[l - 1]
-            dz = dh * a * (1 - a) if cfg.activation == "sigmoid" else dh * (a > 0)
+            if cfg.activation == "sigmoid":
+                dz = torch.ops.aten.sigmoid_backward(dh, a)  # dh * a * (1 - a) in one kernel
+            else:
+                dz = torch.ops.aten.threshold_backward(dh, a, 0)  # dh * (a > 0)
         if not fused:
             self._update([*grads_w, *grads_b], act)
 
@@ -862,28 +910,84 @@ class _Trainer:
             p.sub_(lr / bc1 * m / (v.sqrt() / bc2.sqrt() + eps))
 
     # -- one epoch -----------------------------------------------------------------------------------------
-    def _epoch(self) -> None:
-        d, B = self.data, self.cfg.batch_size
+    def _n_chunks(self) -> int:
+        return math.ceil(self.n_steps / self.chunk_steps)
+
+    def _prepare_epoch(self) -> None:
+        """This epoch's data order and the state the steps read, written into the epoch's fixed buffers."""
+        d = self.data
         perms = torch.stack([torch.randperm(d.N, generator=g[1], device=self.dev) for g in self.gens])
-        active_t = torch.as_tensor(self.active, device=self.dev).to(torch.float32)
-        n_steps = math.ceil(d.N / B)
+        self._perms.copy_(perms)
+        self._active_t.copy_(torch.as_tensor(self.active, device=self.dev))
+        self._step_t.fill_(self.step)
+
+    def _epoch_body(self, chunk_draws: Callable[[int], tuple[list, list]]) -> None:
+        """The epoch's steps, reading only fixed buffers and ``chunk_draws(c)`` (dropout masks and noise for
+        chunk ``c`` of ``chunk_steps`` steps): no host synchronisation, so it can be captured as a CUDA graph."""
+        B = self.cfg.batch_size
         masks, noises = [], []
-        for s in range(n_steps):
-            if s % self.chunk_steps == 0 and (self.use_dropout or self.use_noise):
-                masks, noises = self._draws(self.chunk_steps * B)
-                off = 0
-            idx = perms[:, s * B : (s + 1) * B]
-            act = active_t * (self.step < self.max_steps).to(torch.float32)
-            if masks or noises:
-                mk = [m[:, off : off + idx.shape[1]] for m in masks]
-                nz = [n[:, off : off + idx.shape[1]] for n in noises]
-                off += B
-            else:
-                mk, nz = [], []
+        for s in range(self.n_steps):
+            c, k = divmod(s, self.chunk_steps)
+            if k == 0 and self._has_draws:
+                masks, noises = chunk_draws(c)
+            idx = self._perms[:, s * B : (s + 1) * B]
+            b = idx.shape[1]
+            act = self._active_t * (self._step_t < self.max_steps)
+            mk = [m[:, k * B : k * B + b] for m in masks]
+            nz = [n[:, k * B : k * B + b] for n in noises]
             self._step(idx, mk, nz, act)
-            self.step += 1
-        self.steps_done[self.active] = np.minimum(self.step, self.max_steps.cpu().numpy()[self.active])
+            self._step_t += 1
+
+    def _predraw(self) -> list[tuple[list[torch.Tensor], list[torch.Tensor]]]:
+        """All of an epoch's dropout masks and noise, chunk by chunk (each stream in the order eager draws it)."""
+        rows = self.chunk_steps * self.cfg.batch_size
+        return [self._draws(rows) for _ in range(self._n_chunks())] if self._has_draws else []
+
+    def _end_epoch(self) -> None:
+        self.step += self.n_steps
+        self.steps_done[self.active] = np.minimum(self.step, self.max_steps_np[self.active])
         self.epoch += 1
+
+    def _epoch(self) -> None:
+        self._prepare_epoch()
+        rows = self.chunk_steps * self.cfg.batch_size
+        if self._graph is not None:
+            for (masks, noises), (new_m, new_n) in zip(self._graph_draws, self._predraw(), strict=True):
+                for dst, src in zip(masks + noises, new_m + new_n, strict=True):
+                    dst.copy_(src)
+            self._graph.replay()
+        elif self.graphs and self.epoch >= 1:
+            self._capture_and_run()
+        elif self.graphs:  # CUDA graphs need a warm-up run on a side stream (cuBLAS workspaces etc.)
+            side = torch.cuda.Stream(self.dev)
+            side.wait_stream(torch.cuda.current_stream(self.dev))
+            with torch.cuda.stream(side):
+                self._epoch_body(lambda c: self._draws(rows))
+            torch.cuda.current_stream(self.dev).wait_stream(side)
+        else:
+            self._epoch_body(lambda c: self._draws(rows))
+        self._end_epoch()
+
+    def _capture_and_run(self) -> None:
+        """Capture one epoch as a CUDA graph and run it; on failure warn and stay eager for the run."""
+        import warnings
+
+        draws = self._predraw()
+        graph = torch.cuda.CUDAGraph()
+        try:
+            # one capture at a time (torch.cuda.graph synchronises the device and empties the cache on entry);
+            # thread-local capture lets ensembles on other threads keep launching meanwhile (sweep(concurrent=))
+            with _CAPTURE_LOCK, torch.cuda.graph(graph, capture_error_mode="thread_local"):
+                self._epoch_body(lambda c: draws[c])  # records only: nothing runs until replay()
+        except RuntimeError as err:
+            warnings.warn(
+                f"CUDA graph capture failed ({err}); training this ensemble without graphs", stacklevel=2
+            )
+            self.graphs = False
+            self._epoch_body(lambda c: draws[c])
+            return
+        self._graph, self._graph_draws = graph, draws
+        graph.replay()
 
     # -- measuring -----------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -1008,7 +1112,7 @@ class _Trainer:
                     self.wait[r] += 1
                     if self.wait[r] >= max(self.configs[r].patience, 1) and not stop[r]:
                         stop[r], self.reason[r] = True, "val_loss"
-        max_steps = self.max_steps.cpu().numpy()
+        max_steps = self.max_steps_np
         for r in nets:
             if not stop[r] and (self.epoch >= self.max_epochs[r] or self.steps_done[r] >= max_steps[r]):
                 stop[r], self.reason[r] = True, "budget"
@@ -1117,6 +1221,7 @@ def train(
     progress: bool = False,
     state_path: str | Path | None = None,
     save_every_s: float = 300.0,
+    cuda_graphs: bool | None = None,
 ) -> TrainResult:
     """Train R networks as one batched ensemble and measure them at their checkpoints and when they stop.
 
@@ -1125,7 +1230,9 @@ def train(
     ``TrainConfig.structure``); dropout, noise, lr, budgets, patience and seed may differ. ``data``: one
     Dataset for all networks or one per network (same shapes). ``state_path``: save the whole training state
     there every ``save_every_s`` seconds and resume from it if it exists (for runs of hours); it is deleted
-    when the run completes.
+    when the run completes. ``cuda_graphs``: on a CUDA device, each epoch after the first (a warm-up) runs as
+    one captured CUDA graph (default ``None``: when its random draws fit in fixed buffers; ``False``: eager
+    launches). The same seed gives the same networks either way, up to float rounding.
     """
     if isinstance(configs, TrainConfig):
         n = 1 if n_networks is None else n_networks
@@ -1140,7 +1247,7 @@ def train(
             raise ValueError(f"n_networks ({n_networks}) does not match the {len(configs)} configs given")
     _check_configs(configs)
     dev = pick_device(None if device is None else str(device))
-    trainer = _Trainer(data, configs, dev)
+    trainer = _Trainer(data, configs, dev, cuda_graphs)
     state_path = None if state_path is None else Path(state_path)
     trainer.run(progress, state_path, save_every_s)
     if state_path is not None and state_path.exists():
@@ -1148,6 +1255,7 @@ def train(
     history = pd.DataFrame(trainer.rows)
     history = history.sort_values(["network", "epoch", "final"], kind="stable").reset_index(drop=True)
     return TrainResult(trainer.ens, history, configs, trainer.wall, device_name(dev))
+
 
 
 @torch.no_grad()
@@ -1334,6 +1442,7 @@ def _run_chunk(
     device: str | None,
     progress: bool,
     state_path: str | None = None,
+    cuda_graphs: bool | None = None,
 ) -> pd.DataFrame:
     """Train one ensemble (tasks that share a structure) and return its rows, with the parameters."""
     configs, datasets = [], []
@@ -1346,7 +1455,9 @@ def _run_chunk(
         if key not in cache:
             cache[key] = data_fn(**data_p, seed=t.seed)
         datasets.append(cache[key])
-    res = train(datasets, configs, device=device, progress=progress, state_path=state_path)
+    res = train(
+        datasets, configs, device=device, progress=progress, state_path=state_path, cuda_graphs=cuda_graphs
+    )
     h = res.history
     meta = []
     for t in tasks:
@@ -1395,6 +1506,17 @@ def _auto_max_networks(task: _Task, device: torch.device, data_fn: Callable[...,
     return int(max(1, min(cap, budget // max(per_net, 1))))
 
 
+#: ensembles trained at once by sweep() on a CUDA device (experiment 1 has six hidden sizes)
+AUTO_CONCURRENT_CUDA = 6
+
+
+def _own_stream(dev: torch.device):
+    """A context that makes a new CUDA stream current (for concurrent ensembles); a no-op off CUDA."""
+    import contextlib
+
+    return torch.cuda.stream(torch.cuda.Stream(dev)) if dev.type == "cuda" else contextlib.nullcontext()
+
+
 def sweep(
     conditions: dict | Iterable[dict],
     repeats: int = 1,
@@ -1408,6 +1530,8 @@ def sweep(
     max_networks: int | None = None,
     progress: bool = True,
     state_dir: str | Path | None = None,
+    cuda_graphs: bool | None = None,
+    concurrent: int | None = None,
 ) -> pd.DataFrame:
     """Train every condition × repeat and return all rows (one per network per checkpoint).
 
@@ -1425,13 +1549,23 @@ def sweep(
     repeat) pairs already stored are skipped. ``client``: a ``dask.distributed.Client`` (or scheduler
     address) to run the ensembles on its workers; results come back and are written here. ``state_dir``:
     in-process only, keep each running ensemble's state there (resume inside very long ensembles).
+    ``cuda_graphs``: see :func:`train`. ``concurrent``: in-process, train this many ensembles at once in
+    threads, each on a CUDA stream of its own: on a GPU, small ensembles that cannot fill it alone (launch-
+    bound) then overlap, e.g. experiment 1's six hidden sizes. Default ``None``: 6 on a CUDA device, else 1
+    (on a CPU threads only split the cores). The numbers do not depend on it.
     """
+    if concurrent is not None and (isinstance(concurrent, bool) or not isinstance(concurrent, int) or concurrent < 1):
+        raise ValueError(f"concurrent must be None (auto) or an integer >= 1; got {concurrent!r}")
+    if concurrent is not None and concurrent > 1 and client is not None:
+        raise ValueError("concurrent > 1 runs ensembles in this process; it cannot be combined with client")
     tasks = _tasks(conditions, repeats, base, repeat_start)
     if store is not None and not isinstance(store, ResultsStore):
         store = ResultsStore(store)
     done = store.done_keys() if store is not None else set()
     todo = [t for t in tasks if (t.condition, t.repeat) not in done]
     dev = pick_device(device)
+    if concurrent is None:
+        concurrent = AUTO_CONCURRENT_CUDA if dev.type == "cuda" and client is None else 1
     from .results import progress_bar as tqdm
 
     frames = []
@@ -1445,17 +1579,34 @@ def sweep(
             frames.append(frame)
             bar.update(len(chunk))
 
-        if client is None:
+        def run(chunk):
+            sp = None if state_dir is None else str(Path(state_dir) / f"{_part_key(chunk)}.pt")
+            with _own_stream(dev):
+                return _run_chunk(chunk, data_fn, device, False, sp, cuda_graphs)
+
+        if client is None and concurrent == 1:
             for chunk in chunks:
-                sp = None if state_dir is None else str(Path(state_dir) / f"{_part_key(chunk)}.pt")
-                keep(chunk, _run_chunk(chunk, data_fn, device, False, sp))
+                keep(chunk, run(chunk))
+        elif client is None:
+            from concurrent.futures import ThreadPoolExecutor, as_completed
+
+            with ThreadPoolExecutor(concurrent) as pool:
+                futures = {pool.submit(run, chunk): chunk for chunk in chunks}
+                errors = []
+                for fut in as_completed(futures):  # written here, one part at a time, as each finishes
+                    if fut.exception() is not None:
+                        errors.append(fut.exception())  # keep the others' results before raising
+                        continue
+                    keep(futures[fut], fut.result())
+            if errors:
+                raise errors[0]
         else:
             from distributed import Client, as_completed
 
             if isinstance(client, str):
                 client = Client(client)
             futures = {
-                client.submit(_run_chunk, chunk, data_fn, device, False, pure=False): i
+                client.submit(_run_chunk, chunk, data_fn, device, False, None, cuda_graphs, pure=False): i
                 for i, chunk in enumerate(chunks)
             }
             for fut in as_completed(futures):
@@ -1535,6 +1686,13 @@ def estimate_runtime(
     return pd.DataFrame(rows)
 
 
+def kernels_per_step(n_weight_layers: int) -> int:
+    """Operations (device kernels) one plain-SGD training step of the ensemble dispatches: 10 for the batch,
+    the stopping mask, the output error and the step counter, and 7 per weight layer (checked by a test that
+    counts the step's dispatched operations)."""
+    return 10 + 7 * n_weight_layers
+
+
 def project_runtime(
     hidden: Sequence[int],
     n_examples: int = 500,
@@ -1545,32 +1703,59 @@ def project_runtime(
     batch_size: int = 32,
     flops_per_s: float = 2.0e13,
     launch_s: float = 1e-5,
-    kernels_per_step: int | None = None,
+    kernels: int | None = None,
+    cuda_graphs: bool = False,
+    graph_kernel_s: float = 2.5e-6,
 ) -> dict:
     """Analytic run time of training ``networks`` MLPs as one ensemble on a device we cannot measure.
 
-    Model: every optimiser step runs ``kernels_per_step`` operations (default 12 + 10 per weight layer,
-    counted from the training step) costing ``launch_s`` each (kernel launch plus PyTorch's eager dispatch)
-    plus its arithmetic, 6 x networks x batch x sum(fan_in x fan_out) FLOPs (forward 2, backward 4) at
-    ``flops_per_s``; the larger of the two bounds the step (launches overlap arithmetic on a GPU).
-    The defaults are assumptions for one H100 in float32 (about a third of its 60 TFLOP/s peak for these
-    small batched matmuls, ~10 us per operation); calibrate them with ``localcodes bench train`` on the device
-    when you have it. Per-epoch work (permutations, stopping checks) and measurements at checkpoints are not
+    Every optimiser step runs ``kernels`` operations (default :func:`kernels_per_step`) and
+    6 x networks x batch x sum(fan_in x fan_out) FLOPs (forward 2, backward 4) at ``flops_per_s``.
+    Eager (``cuda_graphs=False``): each operation costs ``launch_s`` of host time (kernel launch plus PyTorch's
+    dispatch) and the GPU computes while the host launches, so a step takes the larger of the two.
+    With CUDA graphs an epoch is one launch, but its kernels still run one after another on the GPU, each
+    taking at least ``graph_kernel_s`` (launch latency plus a small kernel's ramp): a step takes
+    kernels x graph_kernel_s + FLOPs / flops_per_s (no overlap assumed, so this errs long), and each epoch adds
+    ``networks + 4`` eager launches (permutations, buffer refills, the replay).
+    The defaults are assumptions for one H100 in float32 (a third of its ~60 TFLOP/s for these skinny batched
+    matmuls; ~10 us per eager operation; 2.5 us per graph kernel); calibrate them with
+    ``localcodes bench train --device cuda`` when a GPU is at hand. Measurements at checkpoints are not
     included. Returns the steps, FLOPs and seconds.
     """
     sizes = [input_length, *hidden, output_length]
     n_layers = len(sizes) - 1
-    k = kernels_per_step if kernels_per_step is not None else 12 + 10 * n_layers
-    steps = math.ceil(n_examples / batch_size) * epochs
+    k = kernels if kernels is not None else kernels_per_step(n_layers)
+    steps_per_epoch = math.ceil(n_examples / batch_size)
+    steps = steps_per_epoch * epochs
     flops_step = 6 * networks * batch_size * sum(a * b for a, b in itertools.pairwise(sizes))
-    t_step = max(k * launch_s, flops_step / flops_per_s)
+    if cuda_graphs:
+        t_step = k * graph_kernel_s + flops_step / flops_per_s
+        t_epoch = steps_per_epoch * t_step + (networks + 4) * launch_s
+    else:
+        t_step = max(k * launch_s, flops_step / flops_per_s)
+        t_epoch = steps_per_epoch * t_step
+    seconds = t_epoch * epochs
     return dict(
         steps=steps,
         flops=flops_step * steps,
-        s_per_step=t_step,
-        seconds=t_step * steps,
-        hours=t_step * steps / 3600,
+        s_per_step=t_epoch / steps_per_epoch,
+        seconds=seconds,
+        minutes=seconds / 60,
+        hours=seconds / 3600,
     )
+
+
+def project_concurrent(hiddens: Sequence[Sequence[int]], flops_per_s: float = 2.0e13, **kw) -> dict:
+    """Analytic run time of several ensembles trained at once on one GPU with CUDA graphs (``sweep(concurrent=)``).
+
+    They share the GPU's arithmetic and their kernel floors overlap, so the run takes at least their total
+    FLOPs at ``flops_per_s`` and at least the longest ensemble alone: the larger of the two, an optimistic
+    bound (perfect overlap). ``kw`` as :func:`project_runtime`."""
+    each = [project_runtime(list(h), flops_per_s=flops_per_s, cuda_graphs=True, **kw) for h in hiddens]
+    arithmetic = sum(e["flops"] for e in each) / flops_per_s
+    longest = max(e["seconds"] for e in each)
+    seconds = max(arithmetic, longest)
+    return dict(arithmetic_s=arithmetic, longest_s=longest, seconds=seconds, minutes=seconds / 60)
 
 
 # ---------------------------------------------------------------------------------------------- benchmark
@@ -1584,7 +1769,15 @@ def _bench(
     epochs: int,
     device: str | None,
     plain_networks: int,
+    rounds: int = 1,
+    cuda_graphs: bool | None = None,
 ) -> dict:
+    """Network-epochs/s of the ensemble and the plain loops, measured in ``rounds`` interleaved rounds.
+
+    Each round times ``epochs`` ensemble epochs, then ``plain_networks`` networks x ``epochs`` epochs of each
+    plain loop, so a slow spell on a shared machine hits both sides of a round's ratio; the reported rates and
+    ratios are medians over rounds (with the rounds' range).
+    """
     rng = np.random.default_rng(0)
     n_classes = 10
     X = (rng.random((n_examples, input_length)) < 0.4).astype(np.float32)
@@ -1598,33 +1791,38 @@ def _bench(
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
 
-    # ensemble: time the epochs only (no measurements), after a warm-up epoch
-    trainer = _Trainer(data, [cfg.with_(seed=i) for i in range(n_networks)], dev)
-    trainer._epoch()
-    sync()
-    t0 = time.perf_counter()
-    for _ in range(epochs):
+    trainer = _Trainer(data, [cfg.with_(seed=i) for i in range(n_networks)], dev, cuda_graphs)
+    for _ in range(3 if trainer.graphs else 1):  # warm-up (with graphs: warm-up, capture, first replay)
         trainer._epoch()
-    sync()
-    ens_s = time.perf_counter() - t0
-    # the plain per-network loops, one network after another: idiomatic DataLoader, and lean index slicing
-    rates = {}
-    for loader in ("dataloader", "index"):
-        if plain_networks < 1:
-            break
+    loaders = ("dataloader", "index") if plain_networks >= 1 else ()
+    for loader in loaders:
         train_plain(data, cfg.with_(epochs=1), device=dev, loader=loader)  # warm-up
+    ens_rates, rates = [], {loader: [] for loader in loaders}
+    ens_s = 0.0
+    for _ in range(rounds):
         sync()
         t0 = time.perf_counter()
-        for i in range(plain_networks):
-            train_plain(data, cfg.with_(seed=i), device=dev, loader=loader)
+        for _ in range(epochs):
+            trainer._epoch()
         sync()
-        rates[loader] = plain_networks * epochs / (time.perf_counter() - t0)
-    ens_rate = n_networks * epochs / ens_s
-    plain = rates.get("dataloader", math.nan)
-    lean = rates.get("index", math.nan)
+        dt = time.perf_counter() - t0
+        ens_s += dt
+        ens_rates.append(n_networks * epochs / dt)
+        for loader in loaders:
+            sync()
+            t0 = time.perf_counter()
+            for i in range(plain_networks):
+                train_plain(data, cfg.with_(seed=i), device=dev, loader=loader)
+            sync()
+            rates[loader].append(plain_networks * epochs / (time.perf_counter() - t0))
+    ens = np.array(ens_rates)
+    plain = np.array(rates.get("dataloader", [math.nan] * rounds))
+    lean = np.array(rates.get("index", [math.nan] * rounds))
+    ratio, ratio_lean = ens / plain, ens / lean
     return dict(
         device=device_name(dev),
         threads=torch.get_num_threads(),
+        cuda_graphs=trainer.graphs,
         networks=n_networks,
         input=input_length,
         hidden=hidden,
@@ -1632,13 +1830,66 @@ def _bench(
         batch=batch_size,
         examples=n_examples,
         epochs=epochs,
+        rounds=rounds,
         ensemble_s=ens_s,
-        ensemble_net_epochs_per_s=ens_rate,
-        plain_net_epochs_per_s=plain,
-        lean_net_epochs_per_s=lean,
-        ratio=ens_rate / plain,
-        ratio_lean=ens_rate / lean,
+        ensemble_net_epochs_per_s=float(np.median(ens)),
+        plain_net_epochs_per_s=float(np.median(plain)),
+        lean_net_epochs_per_s=float(np.median(lean)),
+        ratio=float(np.median(ratio)),
+        ratio_range=[float(ratio.min()), float(ratio.max())],
+        ratio_lean=float(np.median(ratio_lean)),
+        ratio_lean_range=[float(ratio_lean.min()), float(ratio_lean.max())],
     )
+
+
+EXPERIMENT1_WIDTHS = (100, 250, 500, 1000, 2000, 5000)
+
+
+def _bench_exp1(
+    epochs: int,
+    widths: Sequence[int],
+    repeats: int,
+    device: str | None,
+    concurrent: int,
+    cuda_graphs: bool | None,
+) -> list[dict]:
+    """Experiment 1's sweep at the paper's settings (standard code, 500 examples, SGD lr 0.01, batch 32) for
+    ``epochs`` and ``2 x epochs`` epochs, one ensemble after another and ``concurrent`` at a time; the
+    difference of the two runs is the cost of ``epochs`` epochs without the fixed costs (data, warm-up,
+    capture, final measurement), which gives the 45,000-epoch projection."""
+    conds = {"hidden": [[w] for w in widths]}
+    rows = []
+    for conc in sorted({1, concurrent}):
+        walls = []
+        for e in (epochs, 2 * epochs):
+            base = dict(PAPER_DEFAULTS, epochs=e, checkpoints=())
+            t0 = time.perf_counter()
+            sweep(
+                conds,
+                repeats,
+                base=base,
+                device=device,
+                progress=False,
+                max_networks=repeats,
+                cuda_graphs=cuda_graphs,
+                concurrent=conc,
+            )
+            walls.append(time.perf_counter() - t0)
+        per_epoch = max(walls[1] - walls[0], 0.0) / epochs
+        fixed = max(walls[0] - per_epoch * epochs, 0.0)
+        rows.append(
+            dict(
+                concurrent=conc,
+                widths=list(widths),
+                repeats=repeats,
+                epochs=epochs,
+                wall_s=walls[0],
+                wall_2x_s=walls[1],
+                s_per_epoch=per_epoch,
+                projected_45000_min=(fixed + per_epoch * 45_000) / 60,
+            )
+        )
+    return rows
 
 
 def bench_main(argv: list[str]) -> None:
@@ -1652,26 +1903,46 @@ def bench_main(argv: list[str]) -> None:
     p.add_argument("--output", type=int, default=50)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--examples", type=int, default=500)
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=5, help="epochs per round (default 5)")
+    p.add_argument("--rounds", type=int, default=8, help="interleaved measuring rounds (default 8)")
     p.add_argument(
-        "--plain-networks", type=int, default=None, help="networks for the plain loop (default: --networks)"
+        "--plain-networks", type=int, default=2, help="networks per round for each plain loop (default 2)"
     )
     p.add_argument("--device", default=None, help="cpu, cuda, auto (default auto)")
+    p.add_argument(
+        "--graphs",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="replay epochs as CUDA graphs (auto: on a CUDA device)",
+    )
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     p.add_argument(
         "--project",
         action="store_true",
         help="also project experiment 1 at paper scale (45,000 epochs) from the measured rate",
     )
+    p.add_argument(
+        "--exp1",
+        type=int,
+        default=0,
+        metavar="EPOCHS",
+        help="also run experiment 1's sweep (paper settings, --networks repeats of each of --exp1-widths) for "
+        "EPOCHS and 2 x EPOCHS epochs, in sequence and --concurrent at a time, and project 45,000 epochs",
+    )
+    p.add_argument("--exp1-widths", type=int, nargs="+", default=list(EXPERIMENT1_WIDTHS))
+    p.add_argument("--concurrent", type=int, default=len(EXPERIMENT1_WIDTHS), help="for --exp1 (default 6)")
     p.add_argument("--json", type=Path, default=None, help="also write the numbers to this JSON file")
     args = p.parse_args(argv)
-    for name in ("networks", "input", "output", "batch", "examples", "epochs"):
+    for name in ("networks", "input", "output", "batch", "examples", "epochs", "rounds", "concurrent"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1; got {getattr(args, name)}")
+    if args.plain_networks < 0:
+        raise ValueError(f"--plain-networks must be >= 0; got {args.plain_networks}")
     if args.threads is not None:
         if args.threads < 1:
             raise ValueError(f"--threads must be >= 1; got {args.threads}")
         torch.set_num_threads(args.threads)
+    graphs = {"auto": None, "on": True, "off": False}[args.graphs]
     r = _bench(
         args.networks,
         args.input,
@@ -1681,39 +1952,66 @@ def bench_main(argv: list[str]) -> None:
         args.examples,
         args.epochs,
         args.device,
-        args.plain_networks or args.networks,
+        args.plain_networks,
+        args.rounds,
+        graphs,
     )
-    print(f"device: {r['device']} ({r['threads']} threads)")
+    lo, hi = r["ratio_range"]
+    lo2, hi2 = r["ratio_lean_range"]
+    print(f"device: {r['device']} ({r['threads']} threads, CUDA graphs {'on' if r['cuda_graphs'] else 'off'})")
     print(
         f"shapes: {args.networks} networks, {args.input}-{'-'.join(map(str, args.hidden))}-{args.output}, "
-        f"batch {args.batch}, {args.examples} examples, {args.epochs} epochs"
+        f"batch {args.batch}, {args.examples} examples; {args.rounds} rounds of {args.epochs} epochs "
+        "(medians over rounds)"
     )
     print(f"ensemble                       : {r['ensemble_net_epochs_per_s']:10.1f} network-epochs/s")
     print(f"plain loop (DataLoader)        : {r['plain_net_epochs_per_s']:10.1f} network-epochs/s")
     print(f"plain loop (lean index slices) : {r['lean_net_epochs_per_s']:10.1f} network-epochs/s")
-    print(f"ratio vs DataLoader loop       : {r['ratio']:10.2f}x")
-    print(f"ratio vs lean loop             : {r['ratio_lean']:10.2f}x")
+    print(f"ratio vs DataLoader loop       : {r['ratio']:10.2f}x  (rounds: {lo:.2f}-{hi:.2f}x)")
+    print(f"ratio vs lean loop             : {r['ratio_lean']:10.2f}x  (rounds: {lo2:.2f}-{hi2:.2f}x)")
     if args.project:
         rows = []
-        for h in (100, 250, 500, 1000, 2000, 5000):
-            rr = _bench(args.networks, 500, [h], 50, 32, 500, max(2, args.epochs // 4), args.device, 0)
+        for h in EXPERIMENT1_WIDTHS:
+            rr = _bench(args.networks, 500, [h], 50, 32, 500, args.epochs, args.device, 0, 1, graphs)
             secs = 45_000 * args.networks / rr["ensemble_net_epochs_per_s"]
-            gpu = project_runtime([h], networks=args.networks)
             rows.append(
                 dict(
                     hidden=h,
                     measured_net_epochs_per_s=rr["ensemble_net_epochs_per_s"],
-                    here_hours=secs / 3600,
-                    h100_model_hours=gpu["hours"],
+                    here_min=secs / 60,
+                    h100_eager_model_min=project_runtime([h], networks=args.networks)["minutes"],
+                    h100_graphs_model_min=project_runtime([h], networks=args.networks, cuda_graphs=True)[
+                        "minutes"
+                    ],
                 )
             )
         proj = pd.DataFrame(rows)
         print(
-            f"\nexperiment 1 at paper scale, {args.networks} networks x 45,000 epochs per hidden size "
-            f"(here: measured rate; h100_model: project_runtime's assumptions):"
+            f"\nexperiment 1 at paper scale, {args.networks} networks x 45,000 epochs per hidden size, in minutes "
+            "(here: from the rate measured on this device; h100_*_model: project_runtime's assumptions):"
         )
         print(proj.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        totals = proj[["here_min", "h100_eager_model_min", "h100_graphs_model_min"]].sum()
+        print("all six sizes one after another: " + ", ".join(f"{k} {v:.3g}" for k, v in totals.items()))
+        together = project_concurrent([[h] for h in EXPERIMENT1_WIDTHS], networks=args.networks)
+        print(
+            f"all six at once on one H100 (graphs, own streams; optimistic bound: perfect overlap): "
+            f"{together['minutes']:.3g} min (arithmetic alone {together['arithmetic_s'] / 60:.3g}, "
+            f"longest size alone {together['longest_s'] / 60:.3g})"
+        )
         r["projection"] = proj.to_dict(orient="records")
+        r["projection_total_min"] = totals.to_dict()
+        r["projection_concurrent_min"] = together["minutes"]
+    if args.exp1 < 0:
+        raise ValueError(f"--exp1 must be >= 0 epochs; got {args.exp1}")
+    if args.exp1:
+        exp1 = _bench_exp1(args.exp1, args.exp1_widths, args.networks, args.device, args.concurrent, graphs)
+        print(
+            f"\nexperiment 1's sweep ({args.networks} repeats x widths {args.exp1_widths}), measured for "
+            f"{args.exp1} and {2 * args.exp1} epochs; 45,000 epochs projected from the difference:"
+        )
+        print(pd.DataFrame(exp1).drop(columns="widths").to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        r["exp1"] = exp1
     if args.json:
         from .results import write_json
 
