@@ -806,6 +806,7 @@ class _Trainer:
         self._active_t = torch.zeros(self.R, device=device)
         self._step_t = torch.zeros((), dtype=torch.int64, device=device)
         self._graph = None
+        self._warm = False  # CUDA graphs: an eager epoch on a side stream comes first (also after a resume)
         self._graph_draws: list[tuple[list[torch.Tensor], list[torch.Tensor]]] = []
         self.graphs = _use_graphs(cuda_graphs, device, self)
 
@@ -956,7 +957,7 @@ class _Trainer:
                 for dst, src in zip(masks + noises, new_m + new_n, strict=True):
                     dst.copy_(src)
             self._graph.replay()
-        elif self.graphs and self.epoch >= 1:
+        elif self.graphs and self._warm:
             self._capture_and_run()
         elif self.graphs:  # CUDA graphs need a warm-up run on a side stream (cuBLAS workspaces etc.)
             side = torch.cuda.Stream(self.dev)
@@ -964,6 +965,7 @@ class _Trainer:
             with torch.cuda.stream(side):
                 self._epoch_body(lambda c: self._draws(rows))
             torch.cuda.current_stream(self.dev).wait_stream(side)
+            self._warm = True
         else:
             self._epoch_body(lambda c: self._draws(rows))
         self._end_epoch()
