@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sys
+
 import pytest
 from localcodes import cli
 
@@ -23,3 +26,33 @@ def test_unknown_benchmark_is_refused(capsys):
     with pytest.raises(SystemExit):
         cli.main(["bench", "nothing"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_the_prepared_gpu_check_script_runs_its_steps_on_a_cpu(tmp_path):
+    """scripts/gpu_check.sh is run on a lent GPU in one go; here its steps run small on the CPU so that it
+    still works when that session comes."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(
+        os.environ,
+        OUT=str(tmp_path),
+        DEVICE="cpu",
+        NETWORKS="2",
+        EPOCHS="1",
+        EXP1_EPOCHS="1",
+        EXP1_WIDTHS="8 16",
+        PROJECT="",
+        PYTHON=sys.executable,
+    )
+    done = subprocess.run(
+        ["bash", str(root / "scripts" / "gpu_check.sh")], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    eager = json.loads((tmp_path / "bench_train_cpu_eager.json").read_text())
+    assert eager["networks"] == 2 and eager["ratio"] > 0
+    exp1 = json.loads((tmp_path / "bench_train_cpu_graphs_off.json").read_text())["exp1"]
+    assert [row["concurrent"] for row in exp1] == [1, 6]
+    assert all(row["wall_s"] > 0 and row["wall_2x_s"] > 0 and "projected_45000_min" in row for row in exp1)
