@@ -155,6 +155,8 @@ def test_bench_runs(capsys):
     assert "ratio" in out and "network-epochs/s" in out
     with pytest.raises(ValueError, match="epochs"):
         train.bench_main(["--epochs", "0"])
+    with pytest.raises(ValueError, match="exp1"):
+        train.bench_main(["--exp1", "-1"])  # refused before anything is measured
 
 
 def test_concurrent_sweep_gives_the_sequential_numbers(tmp_path):

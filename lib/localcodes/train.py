@@ -24,8 +24,8 @@ The pieces, in the order a chapter uses them
   :func:`estimate_runtime` times a short probe of each ensemble and extrapolates; :func:`project_runtime` is
   the analytic projection for a device we cannot measure (e.g. a GPU from a CPU-only machine).
 * **On a GPU** — small ensembles are bound by kernel launches (~24 per optimiser step), not arithmetic. So on a
-  CUDA device each epoch after the second is captured once as a CUDA graph and replayed (one launch per epoch;
-  ``cuda_graphs=``), and :func:`sweep` trains several ensembles at once on their own CUDA streams
+  CUDA device each epoch after the first (a warm-up) is captured once as a CUDA graph and replayed (one
+  launch per epoch; ``cuda_graphs=``), and :func:`sweep` trains several ensembles at once on their own CUDA streams
   (``concurrent=``, default 6 on CUDA), e.g. experiment 1's six hidden sizes. Neither changes the numbers
   beyond float rounding; ``scripts/gpu_check.sh`` runs the GPU tests and benchmarks on a lent GPU.
 
@@ -800,7 +800,7 @@ class _Trainer:
         self.rows: list[dict] = []
         self.wall = 0.0
         # an epoch reads only these buffers (refilled before it), so on CUDA it can be captured once as a
-        # graph and replayed: one launch per epoch instead of ~25 per step (the small networks' bottleneck)
+        # graph and replayed: one launch per epoch instead of ~24 per step (the small networks' bottleneck)
         self.n_steps = math.ceil(d.N / self.cfg.batch_size)
         self._perms = torch.zeros(self.R, d.N, dtype=torch.int64, device=device)
         self._active_t = torch.zeros(self.R, device=device)
@@ -1257,7 +1257,6 @@ def train(
     history = pd.DataFrame(trainer.rows)
     history = history.sort_values(["network", "epoch", "final"], kind="stable").reset_index(drop=True)
     return TrainResult(trainer.ens, history, configs, trainer.wall, device_name(dev))
-
 
 
 @torch.no_grad()
@@ -1944,6 +1943,10 @@ def bench_main(argv: list[str]) -> None:
             raise ValueError(f"--{name} must be >= 1; got {getattr(args, name)}")
     if args.plain_networks < 0:
         raise ValueError(f"--plain-networks must be >= 0; got {args.plain_networks}")
+    if args.exp1 < 0:
+        raise ValueError(f"--exp1 must be >= 0 epochs; got {args.exp1}")
+    if min(args.exp1_widths) < 1:
+        raise ValueError(f"--exp1-widths must be hidden sizes >= 1; got {args.exp1_widths}")
     if args.threads is not None:
         if args.threads < 1:
             raise ValueError(f"--threads must be >= 1; got {args.threads}")
@@ -2008,8 +2011,6 @@ def bench_main(argv: list[str]) -> None:
         r["projection"] = proj.to_dict(orient="records")
         r["projection_total_min"] = totals.to_dict()
         r["projection_concurrent_min"] = together["minutes"]
-    if args.exp1 < 0:
-        raise ValueError(f"--exp1 must be >= 0 epochs; got {args.exp1}")
     if args.exp1:
         exp1 = _bench_exp1(args.exp1, args.exp1_widths, args.networks, args.device, args.concurrent, graphs)
         print(
