@@ -54,13 +54,13 @@ PRESETS = {
 import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import book, viz
+from localcodes import book, charts
 from localcodes.selectivity import local_codes, unit_table
 from localcodes.synthetic import A4_EXPECTED, random_units, synthetic_units
 
 P = book.settings(PRESETS, scale, n_per_class=n_per_class, n_classes=n_classes, n_random_units=n_random_units,
                   seed=seed)
-viz.setup()
+charts.setup()
 acts, labels, names = synthetic_units(P.n_classes, P.n_per_class, P.seed)
 class_names = [f"class {c}" for c in range(P.n_classes)]
 print(f"{acts.shape[1]} synthetic units, {P.n_classes} classes x {P.n_per_class} examples")
@@ -125,7 +125,7 @@ summary.round(3)
 # static book as well as in a live notebook.
 
 # %%
-viz.jitterplot(acts, labels, unit_names=names, class_names=class_names, table=table.set_axis(range(len(names))),
+charts.jitterplot(acts, labels, unit_names=names, class_names=class_names, table=table.set_axis(range(len(names))),
                title="synthetic units")
 
 # %% [markdown]
@@ -141,7 +141,7 @@ unit = names.index("high precision, not local")
 nonzero = acts[:, unit] > 0
 groups = ["class 0" if c == 0 else "other classes" for c in labels[nonzero]]
 display(Markdown(f"{(~nonzero).mean():.1%} of its activations are exactly zero."))
-viz.histogram(acts[nonzero, unit], groups=groups, bins=30, title="non-zero activations", x_title="activation")
+charts.histogram(acts[nonzero, unit], groups=groups, bins=30, title="non-zero activations", x_title="activation")
 
 # %% [markdown]
 # ## How the measures disagree across a population of units
@@ -156,7 +156,7 @@ viz.histogram(acts[nonzero, unit], groups=groups, bins=30, title="non-zero activ
 pop_acts, pop_labels, pop_params = random_units(P.n_random_units, P.n_classes, P.n_per_class, P.seed + 1)
 pop = unit_table(pop_acts, pop_labels, k=100).join(pop_params)
 pop["local code"] = pop.index.isin(local_codes(pop_acts, pop_labels)["unit"])
-viz.measure_scatter(pop, ["precision", "ccmas", "ccmas_minmax"], color="local code",
+charts.measure_scatter(pop, ["precision", "ccmas", "ccmas_minmax"], color="local code",
                     tooltip=["p_on", "p_off", "shift"], title=f"{P.n_random_units} random units")
 
 # %%

@@ -60,11 +60,11 @@ import altair as alt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import book, codes, paper000, viz
+from localcodes import book, codes, paper000, charts
 
 P = book.settings(PRESETS, scale, widths=widths, n_per_class=n_per_class, repeats=repeats, epochs=epochs, lr=lr,
                   quirk_widths=quirk_widths, example_widths=example_widths, seed=seed)
-viz.setup()
+charts.setup()
 pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
 paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "10_hidden_size_and_data"
@@ -215,7 +215,7 @@ if P.quirk_widths:
 # %%
 acts, labels, names, nets = paper000.example_networks(P.scale, CHAPTER, P.example_widths, TRAINING)
 display(nets)
-viz.jitterplot(acts, labels, unit_names=names, class_names=[f"class {c}" for c in range(10)],
+charts.jitterplot(acts, labels, unit_names=names, class_names=[f"class {c}" for c in range(10)],
                title="hidden units of the example network(s)", max_points_per_class=20)
 
 # %% [markdown]

@@ -55,11 +55,11 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import book, codes, paper000, viz
+from localcodes import book, codes, paper000, charts
 
 P = book.settings(PRESETS, scale, widths=widths, random_weights=random_weights, repeats=repeats, epochs=epochs,
                   lr=lr, seed=seed)
-viz.setup()
+charts.setup()
 pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
 paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "11_random_sparseness"

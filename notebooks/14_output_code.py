@@ -50,11 +50,11 @@ import time
 import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import book, paper000, viz
+from localcodes import book, paper000, charts
 
 P = book.settings(PRESETS, scale, widths=widths, repeats=repeats, epochs=epochs, lr=lr, example_width=example_width,
                   seed=seed)
-viz.setup()
+charts.setup()
 pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
 paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "14_output_code"
@@ -113,7 +113,7 @@ paper000.verdict_table(checks)
 acts, labels_, names, nets = paper000.example_networks(P.scale, CHAPTER, [P.example_width], TRAINING,
                                                        change={"output": "onehot"})
 display(nets)
-viz.jitterplot(acts, labels_, unit_names=names, class_names=[f"class {c}" for c in range(10)],
+charts.jitterplot(acts, labels_, unit_names=names, class_names=[f"class {c}" for c in range(10)],
                title=f"1-hot output, n_HLN = {P.example_width}", max_points_per_class=20)
 
 # %% [markdown]

@@ -62,11 +62,11 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import book, codes, paper000, viz
+from localcodes import book, codes, paper000, charts
 
 P = book.settings(PRESETS, scale, widths=widths, perturbs=perturbs, repeats=repeats, epochs=epochs, lr=lr,
                   example_perturb=example_perturb, seed=seed)
-viz.setup()
+charts.setup()
 pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
 paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "15_perturbed_prototypes"
@@ -168,7 +168,7 @@ paper000.verdict_table(checks)
 acts, labels, names, nets = paper000.example_networks(P.scale, CHAPTER, [max(P.widths)], TRAINING,
                                                       change={"perturb": float(P.example_perturb)})
 display(nets)
-viz.jitterplot(acts, labels, unit_names=names, class_names=[f"class {c}" for c in range(10)],
+charts.jitterplot(acts, labels, unit_names=names, class_names=[f"class {c}" for c in range(10)],
                title=f"P = {P.example_perturb}, n_HLN = {max(P.widths)}", max_points_per_class=20)
 
 # %% [markdown]

@@ -62,12 +62,12 @@ from IPython.display import Markdown, display
 from scipy import stats
 
 from localcodes import analysis as A
-from localcodes import book, paper000, train, viz
-from localcodes.results import provenance, results_dir, write_json, write_parquet
+from localcodes import book, paper000, train, charts
+from localcodes.store import provenance, results_dir, write_json, write_parquet
 
 P = book.settings(PRESETS, scale, n_hidden=n_hidden, dropouts=dropouts, repeats=repeats, training=training,
                   epochs=epochs, lr=lr, n_per_class=n_per_class, n_test_per_class=n_test_per_class, seed=seed)
-viz.setup()
+charts.setup()
 paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "16_dropout"
 OUT = results_dir(P.scale, CHAPTER)
@@ -234,7 +234,7 @@ for r, v in zip(picks, views, strict=True):
     d, rep = int(r["dropout %"]), int(r["repeat"])
     display(Markdown(f"**{d} % dropout**, repeat {rep}: {int(r['lc_pairs'])} local codes on {int(r['lc_units'])} "
                      f"units; points: {which}."))
-    display(viz.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=15,
+    display(charts.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=15,
                            title=f"{d} % dropout, repeat {rep}"))
 
 # %% [markdown]

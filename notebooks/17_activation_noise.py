@@ -58,13 +58,13 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from localcodes import analysis as A
-from localcodes import book, paper000, viz
+from localcodes import book, paper000, charts
 from localcodes import train as T
-from localcodes.results import provenance, results_dir, write_json, write_parquet
+from localcodes.store import provenance, results_dir, write_json, write_parquet
 
 P = book.settings(PRESETS, scale, hidden_sizes=hidden_sizes, sigmas=sigmas, noise_mean=noise_mean,
                   repeats=repeats, training=training, epochs=epochs, lr=lr, n_per_class=n_per_class, seed=seed)
-viz.setup()
+charts.setup()
 paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "17_activation_noise"
 OUT = results_dir(P.scale, CHAPTER)
@@ -180,7 +180,7 @@ assert v["lc_pairs"] == r["lc_pairs"], "the retrained network differs from the s
 acts, labels, which = v["acts"], v["labels"], v["which"]
 units, names = A.jitter_units(acts, labels, n_other=3, max_units=12)
 display(Markdown(f"{int(r['n_hidden'])} units, σ = {r['sigma']}: {int(r['lc_pairs'])} local codes; points: {which}."))
-viz.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=20,
+charts.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=20,
                title=f"{int(r['n_hidden'])} units, σ = {r['sigma']}")
 
 # %% [markdown]

@@ -62,14 +62,14 @@ from IPython.display import Markdown, display
 from scipy import stats
 
 from localcodes import analysis as A
-from localcodes import book, paper000, viz
+from localcodes import book, paper000, charts
 from localcodes import train as T
-from localcodes.results import provenance, results_dir, write_json, write_parquet
+from localcodes.store import provenance, results_dir, write_json, write_parquet
 
 P = book.settings(PRESETS, scale, hidden_sizes=hidden_sizes, repeats=repeats, training=training, epochs=epochs,
                   lr=lr, n_checkpoints=n_checkpoints, n_per_class=n_per_class, n_test_per_class=n_test_per_class,
                   seed=seed)
-viz.setup()
+charts.setup()
 paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "18_training_time"
 OUT = results_dir(P.scale, CHAPTER)
@@ -264,7 +264,7 @@ acts, labels, which = v["acts"], v["labels"], v["which"]
 units, names = A.jitter_units(acts, labels, n_other=3, max_units=12)
 display(Markdown(f"{h_max} units after {int(last['epoch'])} epochs: {int(last['lc_pairs'])} local codes; "
                  f"points: {which}."))
-viz.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=20,
+charts.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=20,
                title=f"{h_max} hidden units, end of training")
 
 # %% [markdown]

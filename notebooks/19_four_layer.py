@@ -66,14 +66,14 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from localcodes import analysis as A
-from localcodes import book, paper000, viz
+from localcodes import book, paper000, charts
 from localcodes import train as T
-from localcodes.results import provenance, results_dir, write_json, write_parquet
+from localcodes.store import provenance, results_dir, write_json, write_parquet
 
 P = book.settings(PRESETS, scale, conditions=conditions, first_layer=first_layer, second_layer=second_layer,
                   repeats=repeats, epochs=epochs, patience=patience, lr_sigmoid=lr_sigmoid, lr_relu=lr_relu,
                   n_x_small=n_x_small, n_x_large=n_x_large, seed=seed)
-viz.setup()
+charts.setup()
 paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "19_four_layer"
 OUT = results_dir(P.scale, CHAPTER)
@@ -197,7 +197,7 @@ for c in [c for c in ("B", "L") if c in P.conditions] or P.conditions[:1]:
     units, names = A.jitter_units(acts, labels, n_other=3, max_units=12)
     display(Markdown(f"**Condition {c}** ({r['activation']}), first hidden layer: {int(r['lc_layer1'])} local codes "
                      f"(second layer {int(r['lc_layer2'])}); points: {which}."))
-    display(viz.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=20,
+    display(charts.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=20,
                            title=f"condition {c}, hidden layer 1"))
 
 # %% [markdown]

@@ -80,13 +80,13 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import book, data, paper000, train, viz
-from localcodes.results import ResultsStore, results_dir
+from localcodes import book, data, paper000, train, charts
+from localcodes.store import ResultsStore, results_dir
 
 P = book.settings(PRESETS, scale, widths=widths, invariants=invariants, modes=modes, n_per_class=n_per_class,
                   repeats=repeats, max_epochs=max_epochs, optimizer=optimizer, lr=lr, n_pixels=n_pixels,
                   source=source, example_width=example_width, seed=seed)
-viz.setup()
+charts.setup()
 pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
 paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "20_mnist_invariants"
@@ -278,7 +278,7 @@ ex_acts, ex_labels, ex_names, ex_table = paper000.digit_example(
     {**TRAINING, "hidden": (P.example_width, P.example_width), "seed": P.seed})
 display(ex_table)
 if ex_acts.shape[1]:
-    display(viz.jitterplot(ex_acts, ex_labels, unit_names=ex_names, title=f"{inv}, {P.modes[0]} invariant",
+    display(charts.jitterplot(ex_acts, ex_labels, unit_names=ex_names, title=f"{inv}, {P.modes[0]} invariant",
                            class_names=[f"class {c}" for c in range(10)], max_points_per_class=20))
 
 # %% [markdown]

@@ -71,7 +71,7 @@ from IPython.display import HTML, Markdown, display
 
 from localcodes import analysis as A
 from localcodes import book
-from localcodes.results import results_dir
+from localcodes.store import results_dir
 
 P = book.settings(PRESETS, scale, stop_tolerance=stop_tolerance)
 pd.set_option("display.max_colwidth", None)  # the findings are sentences

@@ -73,13 +73,13 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import book, record, results, viz
+from localcodes import book, record, store, charts
 from localcodes import selectivity as S
 from localcodes.synthetic import A4_EXPECTED, synthetic_units
 
 P = book.settings(PRESETS, scale, layers=layers, k=k, k_alt=k_alt, split=split, weights=weights,
                   image_folder=image_folder, input_size=input_size, points_per_class=points_per_class, seed=seed)
-viz.setup()
+charts.setup()
 start = time.perf_counter()
 D = record.alexnet_tables(P.scale, P.layers, ks=(P.k, P.k_alt), split=P.split, weights=P.weights,
                           image_folder=P.image_folder, input_size=P.input_size, progress=False)
@@ -250,7 +250,7 @@ for name in P.layers:
     names += [f"{name}.{u} ({c})" for u, c in zip(units, chosen["criterion"], strict=True)]
 jit_acts = np.concatenate(blocks, axis=1)
 jit_table = pd.concat(tables, ignore_index=True)
-viz.jitterplot(jit_acts, labels, unit_names=names, class_names=class_names, table=jit_table, k=P.k,
+charts.jitterplot(jit_acts, labels, unit_names=names, class_names=class_names, table=jit_table, k=P.k,
                max_points_per_class=P.points_per_class, seed=P.seed, title="extreme units")
 
 # %% [markdown]
@@ -322,7 +322,7 @@ display(Markdown(
     f"activation of the class {a[is_c].mean():.3g} ± {a[is_c].std(ddof=1) / np.sqrt(is_c.sum()):.2g} (s.e.)."
 ))
 groups = np.where(is_c, class_names[pc], "all other classes")
-viz.histogram(a, groups=groups, bins=40, log=True, x_title="activation",
+charts.histogram(a, groups=groups, bins=40, log=True, x_title="activation",
               title=f"{hidden}.{unit}: activations of all images (log count)")
 
 # %%
@@ -373,7 +373,7 @@ a4 = s_table.loc[A4_EXPECTED.index, ["ccmas", "precision", "top_class_selectivit
 pd.concat({"ours": a4, "paper 001": A4_EXPECTED}, axis=1).round(3)
 
 # %%
-viz.jitterplot(s_acts[:, :3], s_labels, unit_names=s_names[:3], title="paper 001, Fig. A4")
+charts.jitterplot(s_acts[:, :3], s_labels, unit_names=s_names[:3], title="paper 001, Fig. A4")
 
 # %% [markdown]
 # ## Results at the paper's scale
@@ -382,7 +382,7 @@ viz.jitterplot(s_acts[:, :3], s_labels, unit_names=s_names[:3], title="paper 001
 # stored in `results/paper/30_alexnet_selectivity/` with their provenance and shown here when present.
 
 # %%
-paper_dir = results.results_dir("paper", record.CHAPTER, create=False)
+paper_dir = store.results_dir("paper", record.CHAPTER, create=False)
 stored = sorted(paper_dir.glob("units_*_k100.parquet")) if paper_dir.exists() else []
 if P.scale != "paper" and stored:
     both = pd.read_parquet(stored[-1])

@@ -80,16 +80,16 @@ import pandas as pd
 import torch
 from IPython.display import HTML, Image, Markdown, display
 
-from localcodes import am, book, nets, rating, record, results, viz
+from localcodes import am, book, nets, rating, record, store, charts
 
 P = book.settings(PRESETS, scale, layers=layers, n_units=n_units, n_images=n_images, image_prior=image_prior,
                   generator_k=generator_k, steps=steps, lr=lr, diversity=diversity, latent_l2=latent_l2,
                   observers_per_arch=observers_per_arch, observer_epochs=observer_epochs,
                   observer_train=observer_train, min_confidence=min_confidence, min_share=min_share,
                   n_lists=n_lists, rater=rater, seed=seed)
-viz.setup()
-folder = results.results_dir(P.scale, "40_activation_maximisation")
-device = results.pick_device()
+charts.setup()
+folder = store.results_dir(P.scale, "40_activation_maximisation")
+device = store.pick_device()
 t_start = time.perf_counter()
 
 model, info = nets.trained_alexnet(P.scale, device=device)
@@ -99,7 +99,7 @@ class_names = list(info["classes"])
 display(Markdown(
     f"**Network**: AlexNet architecture (width × {info['width']}, {info['input_size']}-px grey input), trained "
     f"here on **{train.name}** (source: `{train.source}`; {len(train)} training images), test accuracy "
-    f"{info['test_accuracy']:.1%}. **Device**: {results.device_name(device)}. Scale `{P.scale}`."
+    f"{info['test_accuracy']:.1%}. **Device**: {store.device_name(device)}. Scale `{P.scale}`."
 ))
 
 # %% [markdown]

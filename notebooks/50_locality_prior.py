@@ -85,14 +85,14 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from localcodes import book, locality, results, viz
+from localcodes import book, locality, store, charts
 
 P = book.settings(PRESETS, scale, arms=arms, seeds=seeds, n_train=n_train, n_test=n_test, epochs=epochs,
                   batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay, optimizer=optimizer,
                   run_alexnet=run_alexnet, alexnet_seeds=alexnet_seeds, alexnet_n_train=alexnet_n_train,
                   alexnet_n_test=alexnet_n_test, alexnet_epochs=alexnet_epochs, alexnet_lr=alexnet_lr,
                   device=device, cpu_threads=cpu_threads)
-viz.setup()
+charts.setup()
 if P.cpu_threads:  # small networks: a 2nd OpenMP thread gains little and stalls badly when the cores are shared
     torch.set_num_threads(P.cpu_threads)
 if "control" not in P.arms or not any(a != "control" for a in P.arms):
@@ -500,5 +500,5 @@ else:
 
 # %%
 display(Markdown(f"Chapter computed in {time.perf_counter() - CHAPTER_START:.0f} s at scale `{P.scale}` on "
-                 f"{results.device_name(results.pick_device(P.device))}, {torch.get_num_threads()} CPU thread(s); "
+                 f"{store.device_name(store.pick_device(P.device))}, {torch.get_num_threads()} CPU thread(s); "
                  "cached results are reused on later runs."))

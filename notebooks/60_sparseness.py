@@ -80,22 +80,22 @@ import time
 import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import book, results, viz
+from localcodes import book, store, charts
 from localcodes import sparseness as sp
 
 P = book.settings(PRESETS, scale, networks=networks, n_images=n_images, draws=draws, lc_draws=lc_draws,
                   max_samples=max_samples, max_units=max_units, n_pairs=n_pairs, lenet_train=lenet_train,
                   lenet_epochs=lenet_epochs, mlp_hidden=mlp_hidden, mlp_epochs=mlp_epochs,
                   mlp_per_class=mlp_per_class, mlp_optimizer=mlp_optimizer, mlp_lr=mlp_lr, seed=seed)
-viz.setup()
+charts.setup()
 pd.set_option("display.precision", 3)
 pd.set_option("display.max_colwidth", None)  # the comparison tables hold sentences
 logging.getLogger("pooch").setLevel(logging.WARNING)  # the offline loader's failed download attempt is noise here
-device = results.pick_device()
+device = store.pick_device()
 start = time.perf_counter()
 frames, info = sp.analyse_all(P.scale, vars(P), networks=P.networks, device=device, progress=False)
 layers, basis, hists, lcs = frames["layers"], frames["basis"], frames["histograms"], frames["local_codes"]
-print(f"scale {P.scale}: {len(info)} networks analysed on {results.device_name(device)} "
+print(f"scale {P.scale}: {len(info)} networks analysed on {store.device_name(device)} "
       f"in {time.perf_counter() - start:.1f} s (cached results are reused)")
 
 # %% [markdown]
@@ -411,7 +411,7 @@ comparison.set_index("the blog (Inception, ImageNet, ~200 web images)")
 # trains as the original papers did, on a GPU.
 
 # %%
-paper = results.results_dir("paper", "60_sparseness", create=False)
+paper = store.results_dir("paper", "60_sparseness", create=False)
 if P.scale != "paper" and paper.exists() and any(paper.glob("analysis-*/params.json")):
     display(Markdown(f"Paper-scale results are stored in `{paper}`; re-run this chapter with `--scale paper` "
                      "to show them."))

@@ -200,11 +200,3 @@ def test_grid_png_layout(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))
     with pytest.raises(ValueError, match="images must be"):
         am.grid_image(torch.rand(3, 2, 8, 8))
-
-
-@pytest.mark.slow
-def test_chapter_runs_at_smoke_scale(tmp_path):
-    from localcodes.book import run_chapter
-
-    out = run_chapter("40_activation_maximisation", "smoke", out_dir=tmp_path, progress=False)
-    assert out.exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from localcodes import book
 from localcodes.cli import main as cli_main
-from localcodes.results import SCALES
+from localcodes.store import SCALES
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LOCAL = ("file:", "data:", "blob:")
@@ -81,16 +81,9 @@ def test_cli_refuses_bad_parameters_before_any_work(tmp_path, capsys):
     assert not list(tmp_path.glob("*.ipynb"))
 
 
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    index = book.build(scale="smoke", out=out)
-    return out, index
-
-
 @pytest.mark.slow
-def test_whole_book_builds_at_smoke_scale_with_every_chapter(built_book):
-    out, index = built_book
+def test_whole_book_builds_at_smoke_scale_with_every_chapter(smoke_book):
+    out, index = smoke_book.out, smoke_book.index
     assert index.exists()
     html = out / "_build" / "html"
     for name in book.chapters():
@@ -117,10 +110,10 @@ def test_whole_book_builds_at_smoke_scale_with_every_chapter(built_book):
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_book_works_offline_in_chromium(built_book):
+def test_book_works_offline_in_chromium(smoke_book):
     from playwright.sync_api import sync_playwright
 
-    out, _ = built_book
+    out = smoke_book.out
     html = out / "_build" / "html"
     pages = [html / "book" / f"{name}.html" for name in book.chapters()]
     with sync_playwright() as p:
@@ -159,7 +152,7 @@ def test_book_works_offline_in_chromium(built_book):
 
 
 def test_progress_bars_are_off_in_book_runs_only(monkeypatch):
-    from localcodes.results import BOOK_RUN_ENV, progress_bar
+    from localcodes.store import BOOK_RUN_ENV, progress_bar
 
     monkeypatch.setenv(BOOK_RUN_ENV, "1")
     with progress_bar(total=3) as bar:

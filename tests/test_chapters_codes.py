@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from localcodes import book, data, paper000
+from localcodes import data, paper000
 
 CHAPTERS = [
     "10_hidden_size_and_data",
@@ -232,26 +232,3 @@ def test_digits_data_adds_the_invariant_and_centres_on_the_mean_image(monkeypatc
     assert np.allclose(d.X[:, pos[5]], 0)
     # more images than the smallest class holds: the subset shrinks instead of failing
     assert paper000.digits_data("standard", n_per_class=50).info["n_per_class"] == 12
-
-
-# --- the chapters, executed ------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def results_root(tmp_path_factory):
-    return tmp_path_factory.mktemp("results")
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", CHAPTERS)
-def test_chapter_runs_at_smoke_scale(name, tmp_path, results_root, monkeypatch):
-    # a fresh results root shared by these chapters: nothing is reused from earlier runs on this machine
-    monkeypatch.setenv("LOCALCODES_RESULTS", str(results_root))
-    out = book.run_chapter(name, "smoke", out_dir=tmp_path, progress=False)
-    nb = json.loads(out.read_text())
-    errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors
-    folder = results_root / "smoke" / name
-    checks = pd.read_parquet(folder / "checks.parquet")
-    assert {"finding", "claim", "holds", "ours"} <= set(checks.columns) and len(checks) >= 1
-    text = json.dumps(nb)
-    assert "paper" in text.lower() and "localcodes-chart" in text  # the paper's numbers and an offline chart

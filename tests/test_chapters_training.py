@@ -244,7 +244,7 @@ def test_combined_verdicts():
 
 def test_findings_table_reads_stored_results_and_says_not_run_when_absent(tmp_path, monkeypatch):
     monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
-    from localcodes.results import results_dir, write_parquet
+    from localcodes.store import results_dir, write_parquet
 
     ev, per = A.findings_table("smoke")
     assert (ev["verdict"] == A.NOT_RUN).all() and (per["verdict"] == A.NOT_RUN).all()
@@ -301,39 +301,8 @@ def test_jitter_units_lists_local_code_units_first():
     units, names = A.jitter_units(acts, labels, n_other=2)
     assert units[0] == 4 and "on-code: class 2" in names[4]
     assert len(units) == 3 and all("no local code" in names[u] for u in units[1:])
-    # the names reach viz.jitterplot's dropdown in the order of `units`, each with its own unit
-    from localcodes import viz
+    # the names reach charts.jitterplot's dropdown in the order of `units`, each with its own unit
+    from localcodes import charts
 
-    _, shown, _ = viz.jitter_data(acts, labels, units=units, unit_names=names)
+    _, shown, _ = charts.jitter_data(acts, labels, units=units, unit_names=names)
     assert shown == [names[u] for u in units]
-
-
-# ------------------------------------------------------------------------------------------------------------
-# the chapters execute at smoke scale
-
-CHAPTERS = [
-    "16_dropout",
-    "17_activation_noise",
-    "18_training_time",
-    "19_four_layer",
-    "21_memorisation",
-    "29_findings",
-]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", CHAPTERS)
-def test_chapter_runs_at_smoke_scale(name, tmp_path, monkeypatch):
-    from localcodes import book
-
-    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path / "results"))
-    out = book.run_chapter(name, "smoke", out_dir=tmp_path, progress=False)
-    import nbformat
-
-    nb = nbformat.read(out, as_version=4)
-    errors = [
-        o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"
-    ]
-    assert not errors
-    if name != "29_findings":
-        assert (tmp_path / "results" / "smoke" / name / "provenance.json").exists()

@@ -395,16 +395,3 @@ def test_experiment_is_cached_and_reloaded(tmp_path, monkeypatch):
     assert torch.allclose(first.maps["lp_out"], again.maps["lp_out"])
     assert first.maps["lp_out"].shape == (2, first.labels.max() + 1, 49)
     assert np.isfinite(first.metrics["accuracy"]).all() and first.dataset == again.dataset
-
-
-# ------------------------------------------------------------------------------------------------------------
-# the chapter
-
-
-@pytest.mark.slow
-def test_chapter_runs_at_smoke_scale(tmp_path, monkeypatch):
-    from localcodes import book
-
-    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path / "results"))
-    out = book.run_chapter("50_locality_prior", "smoke", out_dir=tmp_path, progress=False)
-    assert out.exists()

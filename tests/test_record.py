@@ -162,12 +162,3 @@ def test_bench_runs_small(tmp_path, capsys):
     out = record.bench_main(["--rows", "3000", "--units", "16", "--classes", "5", "--dir", str(tmp_path), "-k", "10"])
     assert out["stream"]["wall_s"] > 0 and out["memory"]["wall_s"] > 0 and out["speed_ratio"] > 0
     assert "peak memory" in capsys.readouterr().out
-
-
-@pytest.mark.slow
-def test_chapter_runs_at_smoke(tmp_path):
-    from localcodes import book
-
-    out = book.run_chapter("30_alexnet_selectivity", "smoke", out_dir=tmp_path, progress=False)
-    text = out.read_text()
-    assert "Table A2" in text and "localcodes-chart" in text and '"output_type": "error"' not in text

@@ -379,15 +379,6 @@ def test_locality_lenets_are_the_locality_experiments_members(tmp_path, monkeypa
         assert not torch.equal(trained.conv1.weight, start.conv1.weight)
 
 
-@pytest.mark.slow
-def test_chapter_runs_at_smoke_scale(tmp_path, monkeypatch):
-    from localcodes import book
-
-    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path / "results"))
-    out = book.run_chapter("60_sparseness", "smoke", out_dir=tmp_path, progress=False)
-    assert out.exists()
-
-
 def test_benchmark_runs_and_reports_ratios(capsys):
     argv = ["--units", "16", "--samples", "50", "--draws", "2", "--repeats", "1", "--device", "cpu"]
     out = sp.bench_main(argv)

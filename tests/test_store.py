@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import torch
 from localcodes import train
-from localcodes.results import ResultsStore
+from localcodes.store import ResultsStore
 
 SMALL = dict(
     n_classes=4, length=40, n_per_class=10, output_length=10, hidden=[8], lr=1.0, epochs=3, checkpoints=[0, 3]

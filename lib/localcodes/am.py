@@ -53,7 +53,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .results import atomic_path, pick_device
+from .store import atomic_path, pick_device
 
 __all__ = [
     "AMConfig",
@@ -512,7 +512,7 @@ def maximise(
     try:
         steps = range(cfg.steps)
         if progress:
-            from .results import progress_bar as tqdm
+            from .store import progress_bar as tqdm
 
             steps = tqdm(steps, desc=f"AM {t_count} units x {n_images} images", leave=False)
         for _ in steps:
@@ -596,7 +596,7 @@ def maximise_units(
     out: dict[int, torch.Tensor] = {}
     it = chunks
     if progress:
-        from .results import progress_bar as tqdm
+        from .store import progress_bar as tqdm
 
         it = tqdm(chunks, desc=f"AM {layer}", unit="batch")
     for chunk in it:
@@ -804,7 +804,7 @@ def bench_main(argv: list[str] | None = None) -> dict:
     p.add_argument("--json", type=Path, default=None, help="also write the result here (atomically)")
     args = p.parse_args(list(argv or []))
     from . import nets
-    from .results import device_name, write_json
+    from .store import device_name, write_json
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -408,7 +408,7 @@ def retrain(params: dict | list[dict], seeds: int | list[int], device: str | Non
 def jitter_units(acts, labels, n_other: int = 4, max_units: int = 40) -> tuple[list[int], dict[int, str]]:
     """The units worth a jitterplot: every local-code unit (most codes first, at most ``max_units``), then
     ``n_other`` units without one (highest top-class selectivity) for contrast. Returns the columns and a
-    ``{column: name}`` dict (names such as ``"unit 17 — on-code: class 3"``), the form ``viz.jitterplot``'s
+    ``{column: name}`` dict (names such as ``"unit 17 — on-code: class 3"``), the form ``charts.jitterplot``'s
     ``unit_names`` takes (a list there is indexed by column, not by position in ``units``)."""
     from .selectivity import local_codes, unit_table
 
@@ -523,7 +523,7 @@ def network_views(path: str | Path, params: dict | list[dict], seeds: int | list
         views.append({"acts": acts, "labels": labels, "which": which, "lc_pairs": lc})
         arrays.update({f"acts{i}": acts, f"labels{i}": labels, f"which{i}": np.array(which),
                        f"lc{i}": np.array(lc)})
-    from .results import atomic_path
+    from .store import atomic_path
 
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
@@ -700,7 +700,7 @@ def checks_evidence(scale: str, chapters: list[str] | None = None) -> pd.DataFra
     without the file gives "not run" rows for the findings in ``CHECKS_CHAPTERS``. ``chapters`` defaults to
     the book's chapters numbered as in ``CHECKS_CHAPTERS``."""
     from .book import chapters as book_chapters
-    from .results import results_dir
+    from .store import results_dir
 
     if chapters is None:
         chapters = [n for n in book_chapters() if n[:2].isdigit() and int(n[:2]) in CHECKS_CHAPTERS]
@@ -731,7 +731,7 @@ def findings_table(scale: str, evidence: list | None = None,
     (default) and the ``checks_evidence`` of the chapters of experiments 1–7 and 12 — and one row per finding
     with the combined verdict (``combine_verdicts``).
     """
-    from .results import results_dir
+    from .store import results_dir
 
     rows = []
     for finding, label, chapter, name, judge in evidence or EVIDENCE:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
-from .results import BOOK_RUN_ENV, SCALES, atomic_path, device_name, git_commit, project_root, write_json
+from .store import BOOK_RUN_ENV, SCALES, atomic_path, device_name, git_commit, project_root, write_json
 
 __all__ = [
     "ChapterSpec",
@@ -265,7 +265,7 @@ def run_chapter(
     }
     write_json(out_dir / "_runs" / f"{spec.name}.json", record)
     if scale == "paper":  # paper-scale results are committed: keep how they were made beside them
-        from .results import results_dir
+        from .store import results_dir
 
         write_json(results_dir("paper", spec.name) / "run.json", record)
     return target

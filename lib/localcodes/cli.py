@@ -11,7 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .results import SCALES
+from .bench import BENCHMARKS
+from .store import SCALES
 
 
 def _overrides(pairs: list[list[str]] | None) -> dict:
@@ -67,17 +68,10 @@ def _cmd_selectivity(args: argparse.Namespace) -> None:
     selectivity_main(args)
 
 
-# benchmark name → the module whose ``bench_main`` runs it
-BENCHMARKS = {"train": "train", "selectivity": "record", "am": "am", "locality": "locality",
-              "sparseness": "sparseness"}
-
-
 def _cmd_bench(args: argparse.Namespace) -> None:
-    import importlib
+    from .bench import run
 
-    if args.what not in BENCHMARKS:  # argparse restricts the choices; kept for direct callers
-        raise ValueError(f"unknown benchmark {args.what!r}; choose from {sorted(BENCHMARKS)}")
-    importlib.import_module(f".{BENCHMARKS[args.what]}", __package__).bench_main(args.rest)
+    run(args.what, args.rest)
 
 
 def parser() -> argparse.ArgumentParser:

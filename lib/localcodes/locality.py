@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from scipy import optimize, stats
 from torch import nn
 
-from . import results
+from . import store
 
 __all__ = [
     "DECAYS",
@@ -552,7 +552,7 @@ def train_stack(
         start_epoch, history = state["epoch"], state["history"]
     n = inputs.shape[0]
     steps = -(-n // batch_size)
-    from .results import progress_bar as tqdm
+    from .store import progress_bar as tqdm
 
     bar = tqdm(total=(epochs - start_epoch) * steps, desc=desc, leave=False, disable=not progress)
     for epoch in range(start_epoch, epochs):
@@ -579,7 +579,7 @@ def train_stack(
                 bar.update(1)
         history.append({"epoch": epoch + 1, "train_loss": (total / n).cpu().tolist()})
         if checkpoint is not None:
-            with results.atomic_path(checkpoint) as tmp:
+            with store.atomic_path(checkpoint) as tmp:
                 torch.save(
                     {
                         "model": model.state_dict(),
@@ -1060,7 +1060,7 @@ def run_experiment(
     if network not in NETWORKS:
         raise ValueError(f"network must be one of {NETWORKS}; got {network!r}")
     members = _members(list(arms), list(seeds))
-    dev = results.pick_device(None if device is None else str(device))
+    dev = store.pick_device(None if device is None else str(device))
     config = {
         "network": network,
         "scale": scale,
@@ -1079,7 +1079,7 @@ def run_experiment(
         "data_seed": data_seed,
         "arm_settings": {a: ARMS[a] for a in arms},
     }
-    folder = results.results_dir(scale, "50_locality_prior") / f"{network}-{_key(config)}"
+    folder = store.results_dir(scale, "50_locality_prior") / f"{network}-{_key(config)}"
     bundle = folder / "result.pt"
     if cache and bundle.exists():
         return _load_result(folder)
@@ -1145,7 +1145,7 @@ def run_experiment(
         "history": history,
         "n_train": int(xtr.shape[0]),
         "n_test": int(xte.shape[0]),
-        "provenance": results.provenance(device=dev, scale=scale, config=config),
+        "provenance": store.provenance(device=dev, scale=scale, config=config),
     }
     res = LPResult(
         network,
@@ -1169,10 +1169,10 @@ def run_experiment(
 
 
 def _save_result(folder: Path, res: LPResult, model: nn.Module) -> None:
-    results.write_parquet(folder / "members.parquet", res.members)
-    results.write_parquet(folder / "metrics.parquet", res.metrics)
-    results.write_parquet(folder / "pruning.parquet", res.pruning)
-    results.write_json(
+    store.write_parquet(folder / "members.parquet", res.members)
+    store.write_parquet(folder / "metrics.parquet", res.metrics)
+    store.write_parquet(folder / "pruning.parquet", res.pruning)
+    store.write_json(
         folder / "info.json",
         {
             "network": res.network,
@@ -1184,9 +1184,9 @@ def _save_result(folder: Path, res: LPResult, model: nn.Module) -> None:
             "info": res.info,
         },
     )
-    with results.atomic_path(folder / "model.pt") as tmp:
+    with store.atomic_path(folder / "model.pt") as tmp:
         torch.save(model.state_dict(), tmp)
-    with results.atomic_path(folder / "result.pt") as tmp:  # written last: its presence marks a finished run
+    with store.atomic_path(folder / "result.pt") as tmp:  # written last: its presence marks a finished run
         torch.save(
             {"maps": res.maps, "image_var": res.image_var, "labels": torch.from_numpy(res.labels)}, tmp
         )
@@ -1418,7 +1418,7 @@ def bench_main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--device", default=None)
     args = ap.parse_args(argv)
-    dev = results.pick_device(args.device)
+    dev = store.pick_device(args.device)
     x = torch.randn(args.batch_size, args.members, 1, 28, 28, device=dev)
     y = torch.randint(0, 10, (args.batch_size, args.members), device=dev)
     nets = [_seeded(i, lambda i=i: LeNet("linear" if i % 2 else None)) for i in range(args.members)]
@@ -1461,7 +1461,7 @@ def bench_main(argv: list[str] | None = None) -> dict:
 
     ts, tl = timed(stacked), timed(looped)
     out = {
-        "device": results.device_name(dev),
+        "device": store.device_name(dev),
         "members": args.members,
         "batch_size": args.batch_size,
         "stacked_ms_per_step": round(ts * 1e3, 2),

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import data, results
+from . import data, store
 
 __all__ = [
     "AlexNet",
@@ -312,8 +312,8 @@ def trained_alexnet(scale: str = "book", device=None, retrain: bool = False) -> 
     (data set name/source, input size, width, classes, train/test accuracy, train time, provenance).
     """
     preset = _check_scale(scale)
-    dev = results.pick_device(None if device is None else str(device))
-    folder = results.results_dir(scale, "alexnet")
+    dev = store.pick_device(None if device is None else str(device))
+    folder = store.results_dir(scale, "alexnet")
     model_path, info_path = folder / "model.pt", folder / "info.json"
     train = image_data(scale, "train")
     n_classes = len(train.class_names)
@@ -332,7 +332,7 @@ def trained_alexnet(scale: str = "book", device=None, retrain: bool = False) -> 
     opt = torch.optim.Adam(model.parameters(), lr=preset["lr"])
     gen = torch.Generator().manual_seed(preset["seed"])
     start = time.perf_counter()
-    from .results import progress_bar as tqdm
+    from .store import progress_bar as tqdm
 
     steps = preset["epochs"] * -(-len(train) // preset["batch_size"])
     with tqdm(total=steps, desc=f"training AlexNet ({scale})", leave=False) as bar:
@@ -365,9 +365,9 @@ def trained_alexnet(scale: str = "book", device=None, retrain: bool = False) -> 
         "test_accuracy": _evaluate(model, test, dev),
         "train_time_s": round(train_time, 2),
         "preset": preset,
-        "provenance": results.provenance(device=dev, scale=scale),
+        "provenance": store.provenance(device=dev, scale=scale),
     }
-    with results.atomic_path(model_path) as tmp:
+    with store.atomic_path(model_path) as tmp:
         torch.save(model.state_dict(), tmp)
-    results.write_json(info_path, info)
+    store.write_json(info_path, info)
     return model, info

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .results import ResultsStore, atomic_path, provenance, results_dir, write_json, write_parquet
+from .store import ResultsStore, atomic_path, provenance, results_dir, write_json, write_parquet
 
 __all__ = [
     "CLAIMS",

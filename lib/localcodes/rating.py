@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .results import atomic_path, pick_device, write_json
+from .store import atomic_path, pick_device, write_json
 
 __all__ = [
     "QUESTION",
@@ -570,7 +570,7 @@ def train_observers(
         steps = epochs * (n // batch_size)
         bar = None
         if progress:
-            from .results import progress_bar as tqdm
+            from .store import progress_bar as tqdm
 
             bar = tqdm(total=steps, desc=f"observers ({arch} x {per_arch})", leave=False)
         ens.train()

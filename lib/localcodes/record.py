@@ -119,10 +119,10 @@ def iter_activations(
     start: int = 0,
 ) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None, torch.Tensor]]:
     """Per batch: ({layer: (b, U) float32 on CPU}, predictions (b,), labels (b,) or None, ids (b,))."""
-    from . import results
+    from . import store
 
     names = resolve_layers(model, layers)
-    dev = results.pick_device(None if device is None else str(device))
+    dev = store.pick_device(None if device is None else str(device))
     captured: dict[str, torch.Tensor] = {}
     handles = []
     for module_name in set(names.values()):
@@ -288,7 +288,7 @@ def record(
     """
     import h5py
 
-    from .results import progress_bar as tqdm
+    from .store import progress_bar as tqdm
 
     path = Path(path)
     names = resolve_layers(model, layers)
@@ -447,8 +447,8 @@ def measure_table(
     """
     import h5py
 
-    from .results import progress_bar as tqdm
     from .selectivity import SelectivityAccumulator
+    from .store import progress_bar as tqdm
 
     meta = read_table(path)
     available = [name for name in meta["layers"] if name in meta["units"]]
@@ -525,18 +525,18 @@ def alexnet_tables(
     split)``. Returns {"path", "meta", "info", "class_names", "tables": {k: {layer: DataFrame}}, "codes":
     {layer: DataFrame}, "labels"}.
     """
-    from . import results
+    from . import store
 
     if (weights is None) != (image_folder is None):
         raise ValueError("give both weights and image_folder (the real AlexNet on your images), or neither")
-    folder = results.results_dir(scale, CHAPTER)
+    folder = store.results_dir(scale, CHAPTER)
     if weights is not None:
         images = ImageFolder(image_folder, size=input_size)
         state = torch.load(weights, map_location="cpu", weights_only=True) if Path(weights).exists() else {}
         fc8 = state.get("classifier.6.weight") if isinstance(state, dict) else None
         model = nets.AlexNet(num_classes=int(fc8.shape[0]) if fc8 is not None else 1000, pool_size=6)
         nets.load_weights(model, weights)
-        model = model.to(results.pick_device(device)).eval()
+        model = model.to(store.pick_device(device)).eval()
         info = {"dataset": images.name, "source": images.source, "input_size": input_size,
                 "classes": images.class_names, "weights": str(weights)}
     else:
@@ -554,9 +554,9 @@ def alexnet_tables(
         cache = folder / f"units_{tag}_k{k}.parquet"
         if not cache.exists() or (i == 0 and not code_cache.exists()):
             measured = measure_table(path, list(layers), k=min(k, meta["n_rows"]), device=device, progress=progress)
-            results.write_parquet(cache, pd.concat({n: t for n, (t, _) in measured.items()}, names=["layer", "unit"]))
+            store.write_parquet(cache, pd.concat({n: t for n, (t, _) in measured.items()}, names=["layer", "unit"]))
             if i == 0:  # local codes do not depend on k
-                results.write_parquet(code_cache, pd.concat({n: c for n, (_, c) in measured.items()},
+                store.write_parquet(code_cache, pd.concat({n: c for n, (_, c) in measured.items()},
                                                             names=["layer", "row"]))
         both = pd.read_parquet(cache)
         tables[k] = {name: both.loc[name] for name in layers}
@@ -650,7 +650,7 @@ def main(args) -> None:
 
 def selectivity_main(args) -> None:
     """``localcodes selectivity TABLE.h5 …``: one Parquet unit table (and local codes) per layer."""
-    from . import results
+    from . import store
 
     argv = list(getattr(args, "rest", args) or [])
     if argv and argv[0] == "--":
@@ -670,12 +670,12 @@ def selectivity_main(args) -> None:
     tables = measure_table(opts.table, opts.layers, k=opts.k, pooling=opts.pooling, device=opts.device,
                            batch_rows=opts.batch_rows)
     for name, (table, codes) in tables.items():
-        results.write_parquet(out / f"{name}.parquet", table)
-        results.write_parquet(out / f"{name}_local_codes.parquet", codes)
+        store.write_parquet(out / f"{name}.parquet", table)
+        store.write_parquet(out / f"{name}_local_codes.parquet", codes)
         print(f"{name}: {len(table)} units, mean top-class selectivity {table.top_class_selectivity.mean():.3%}, "
               f"mean precision {table.precision.mean():.1%}, mean CCMAS {table.ccmas.mean():.3f}, "
               f"{len(codes)} local codes → {out / (name + '.parquet')}")
-    results.write_json(out / "provenance.json", results.provenance(
+    store.write_json(out / "provenance.json", store.provenance(
         command="localcodes selectivity " + " ".join(argv), table=str(opts.table), k=opts.k,
         pooling=opts.pooling, wall_time_s=round(time.perf_counter() - start, 2), device=opts.device))
 
@@ -689,7 +689,7 @@ def synthetic_table(path: str | Path, rows: int, units: int, classes: int = 1000
     as an activation table, block by block (never all in memory). Reused if it already exists."""
     import h5py
 
-    from .results import progress_bar as tqdm
+    from .store import progress_bar as tqdm
 
     path = Path(path)
     want = {"rows": rows, "units": units, "classes": classes, "seed": seed}
@@ -700,7 +700,7 @@ def synthetic_table(path: str | Path, rows: int, units: int, classes: int = 1000
                 return path
         except (ValueError, OSError, KeyError):
             pass
-    from .results import atomic_path
+    from .store import atomic_path
 
     gen = torch.Generator().manual_seed(seed)
     pref = torch.randint(0, classes, (units,), generator=gen)
@@ -760,7 +760,7 @@ def bench_main(argv: list[str] | None = None) -> dict:
     """``localcodes bench selectivity``: a synthetic layer measured from HDF5 (streaming) vs in memory."""
     import subprocess
 
-    from . import results
+    from . import store
 
     argv = list(argv or [])
     if argv and argv[0] == "--":
@@ -775,14 +775,14 @@ def bench_main(argv: list[str] | None = None) -> dict:
     p.add_argument("--no-in-memory", action="store_true", help="skip the in-memory reference (needs RAM)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     opts = p.parse_args(argv)
-    folder = opts.dir or results.results_dir("smoke", "bench")
+    folder = opts.dir or store.results_dir("smoke", "bench")
     table = folder / f"synthetic_{opts.rows}x{opts.units}_{opts.classes}.h5"
     t0 = time.perf_counter()
     synthetic_table(table, opts.rows, opts.units, opts.classes)
     print(f"table {table} ({table.stat().st_size / 2**30:.2f} GiB on disk, written in "
           f"{time.perf_counter() - t0:.1f} s)")
     out = {"rows": opts.rows, "units": opts.units, "classes": opts.classes, "k": opts.k, "device": opts.device,
-           "machine": results.device_name(None if opts.device in (None, "auto") else opts.device)}
+           "machine": store.device_name(None if opts.device in (None, "auto") else opts.device)}
     for mode in ("stream",) + (() if opts.no_in_memory else ("memory",)):
         code = (f"from localcodes.record import _bench_child; _bench_child({mode!r}, {str(table)!r}, {opts.k}, "
                 f"{opts.device!r})")
@@ -803,5 +803,5 @@ def bench_main(argv: list[str] | None = None) -> dict:
               f"({out['cpu_ratio']:.0%} by CPU time; target ≥ 50%)")
     print(f"streaming peak memory {out['stream']['peak_rss_bytes'] / 2**30:.2f} GiB (target < 2 GiB)")
     if opts.json:
-        results.write_json(opts.json, out)
+        store.write_json(opts.json, out)
     return out

@@ -41,7 +41,7 @@ import pandas as pd
 import torch
 from scipy import stats as sps
 
-from .results import atomic_path
+from .store import atomic_path
 
 __all__ = [
     "STATISTICS",
@@ -481,9 +481,9 @@ def layer_maps(model: torch.nn.Module, layers: Mapping[str, str] | Iterable[str]
     ``record.activations``, conv maps stay (N, C, H, W): the share of zeros of a conv layer is that of its
     whole maps, and a change of basis is linear only on the maps (a spatial maximum does not commute with it).
     ``images``: a (N, ...) tensor or an object with ``batches(batch_size)`` yielding ``(x, ...)`` tuples
-    (``nets.ImageData``). Everything stays on ``device`` (default ``results.pick_device()``).
+    (``nets.ImageData``). Everything stays on ``device`` (default ``store.pick_device()``).
     """
-    from .results import pick_device
+    from .store import pick_device
 
     names = dict(layers) if isinstance(layers, Mapping) else {name: name for name in layers}
     if not names:
@@ -544,8 +544,8 @@ def analyse_layers(acts: Mapping[str, torch.Tensor], labels=None, draws: int = 2
     The random bases are applied in ``dtype`` (float32 by default: half the memory and time; the per-layer
     summaries are always float64).
     """
-    from .results import progress_bar as tqdm
     from .selectivity import local_codes
+    from .store import progress_bar as tqdm
 
     if not acts:
         raise ValueError("acts must hold at least one layer")
@@ -588,7 +588,7 @@ def cached(folder, params: dict, compute: Callable[[], dict[str, pd.DataFrame]])
     import json
     from pathlib import Path
 
-    from .results import write_json, write_parquet
+    from .store import write_json, write_parquet
 
     folder = Path(folder)
     meta = folder / "params.json"
@@ -654,7 +654,7 @@ def alexnet_acts(scale: str, n_images: int = 1000, trained: bool = True, seed: i
     architecture with PyTorch's default initialisation, seeded) are measured on the same images.
     """
     from . import nets
-    from .results import pick_device
+    from .store import pick_device
 
     dev = pick_device(None if device is None else str(device))
     model, info = nets.trained_alexnet(scale, device=dev)
@@ -740,7 +740,7 @@ def locality_lenets(scale: str, device=None) -> dict | None:
     initial LeNet is rebuilt as the experiment built it (same seed), so "untrained" is where training began.
     """
     from . import locality
-    from .results import pick_device, results_dir
+    from .store import pick_device, results_dir
 
     folder = results_dir(scale, "50_locality_prior", create=False)
     runs = []
@@ -790,7 +790,7 @@ def lenet_acts(scale: str, arm: str = "control", trained: bool = True, n_train: 
     test subset of ``n_images``, kept where the trained network classifies correctly.
     """
     from . import locality
-    from .results import pick_device, results_dir
+    from .store import pick_device, results_dir
 
     if arm not in LENET_ARMS:
         raise ValueError(f"arm must be one of {LENET_ARMS}; got {arm!r}")
@@ -853,7 +853,7 @@ def mlp_acts(scale: str, activation: str = "sigmoid", hidden: tuple[int, ...] = 
     codewords the trained network classifies correctly (paper 000 counts local codes on the training set).
     """
     from . import train
-    from .results import pick_device, results_dir
+    from .store import pick_device, results_dir
 
     if activation not in MLP_ACTIVATIONS:
         raise ValueError(f"activation must be one of {MLP_ACTIVATIONS}; got {activation!r}")
@@ -937,7 +937,7 @@ def analyse_variant(scale: str, variant: dict, settings: Mapping, device=None, c
     mlp_optimizer, mlp_lr``. Returns the frames (each with ``network``, ``trained`` and ``variant`` columns)
     and the loader's info.
     """
-    from .results import results_dir, write_json
+    from .store import results_dir, write_json
 
     s = dict(settings)
     fam, trained, seed = variant["family"], variant["trained"], int(s.get("seed", 0))
@@ -995,7 +995,7 @@ def analyse_all(scale: str, settings: Mapping, networks: Iterable[str] = NETWORK
                 progress: bool = True) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """``analyse_variant`` for every variant of ``networks``: the frames concatenated, and one info row per
     variant (data set, accuracy, examples measured, times)."""
-    from .results import progress_bar as tqdm
+    from .store import progress_bar as tqdm
 
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in ANALYSIS_FRAMES}
     infos = []
@@ -1235,7 +1235,7 @@ def bench_main(argv: list[str] | None = None) -> dict:
     """
     import argparse
 
-    from .results import device_name, pick_device
+    from .store import device_name, pick_device
 
     ap = argparse.ArgumentParser(prog="localcodes bench sparseness", description=bench_main.__doc__)
     ap.add_argument("--units", type=int, default=256, help="layer width U (default 256)")

@@ -17,10 +17,10 @@ The pieces, in the order a chapter uses them
   network per checkpoint (accuracies, losses, local-code counts, epochs to 99 %).
 * **Looking inside** — :meth:`Ensemble.hidden` (hidden activations of every network, (R, N, U)) and
   :func:`network_activations` (one network's activations on the examples it classifies correctly, with labels:
-  the input of ``selectivity.local_codes`` and ``viz.jitterplot``).
+  the input of ``selectivity.local_codes`` and ``charts.jitterplot``).
 * **Sweeps** — :func:`sweep` runs a grid of conditions × repeats (batching whatever can share one ensemble),
   in-process or on a ``dask.distributed`` scheduler, writing one Parquet part per finished ensemble to a
-  :class:`localcodes.results.ResultsStore`; a killed sweep resumes and recomputes nothing already stored.
+  :class:`localcodes.store.ResultsStore`; a killed sweep resumes and recomputes nothing already stored.
   :func:`estimate_runtime` times a short probe of each ensemble and extrapolates; :func:`project_runtime` is
   the analytic projection for a device we cannot measure (e.g. a GPU from a CPU-only machine).
 * **On a GPU** — small ensembles are bound by kernel launches (~24 per optimiser step), not arithmetic. So on a
@@ -70,7 +70,7 @@ import torch
 import torch.nn.functional as F
 
 from . import codes
-from .results import ResultsStore, atomic_path, device_name, git_commit, pick_device
+from .store import ResultsStore, atomic_path, device_name, git_commit, pick_device
 
 __all__ = [
     "ACTIVATIONS",
@@ -1170,7 +1170,7 @@ class _Trainer:
             setattr(self, k, state[k])
 
     def run(self, progress: bool, state_path: Path | None, save_every_s: float) -> None:
-        from .results import progress_bar as tqdm
+        from .store import progress_bar as tqdm
 
         if state_path is not None and Path(state_path).exists():
             self.load(torch.load(state_path, weights_only=False))
@@ -1271,7 +1271,7 @@ def network_activations(
 
     ``correct_only``: keep only the examples the network classifies correctly (the paper's and
     ``TrainResult.history``'s local codes). Feed the result to ``selectivity.local_codes(acts, labels)`` and
-    ``viz.jitterplot(acts, labels, units=...)``.
+    ``charts.jitterplot(acts, labels, units=...)``.
     """
     if not 0 <= network < ensemble.n_networks:
         raise ValueError(f"network must be in 0..{ensemble.n_networks - 1}; got {network}")
@@ -1567,7 +1567,7 @@ def sweep(
     dev = pick_device(device)
     if concurrent is None:
         concurrent = AUTO_CONCURRENT_CUDA if dev.type == "cuda" and client is None else 1
-    from .results import progress_bar as tqdm
+    from .store import progress_bar as tqdm
 
     frames = []
     if todo:
@@ -2020,6 +2020,6 @@ def bench_main(argv: list[str]) -> None:
         print(pd.DataFrame(exp1).drop(columns="widths").to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         r["exp1"] = exp1
     if args.json:
-        from .results import write_json
+        from .store import write_json
 
         write_json(args.json, r)

@@ -1,19 +1,23 @@
-"""Where results live, how they are written (atomically), and the provenance stored beside them.
+"""The one results store: where results live, how they are written (atomically), how caches are keyed, and
+the provenance stored beside them.
 
 Layout: ``results/<scale>/<chapter>/…`` under the project root (``$LOCALCODES_RESULTS`` overrides the root).
 ``results/paper/`` is committed (small tables computed on a GPU, with provenance); the other scales are caches.
+Every cache is keyed by ``key(params)`` (a digest of everything that determines its content); ``cached`` stores
+a computation's DataFrames under such parameters; ``ResultsStore`` holds a sweep's parts.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +35,8 @@ __all__ = [
     "pick_device",
     "progress_bar",
     "BOOK_RUN_ENV",
+    "key",
+    "cached",
 ]
 
 SCALES = ("smoke", "book", "paper")
@@ -84,6 +90,30 @@ def write_parquet(path: str | os.PathLike, frame: pd.DataFrame) -> Path:
     with atomic_path(path) as tmp:
         frame.to_parquet(tmp, index=True)
     return Path(path)
+
+
+def key(params: dict) -> str:
+    """A short digest of ``params`` (JSON with sorted keys; values JSON cannot hold are written with ``str``):
+    the name of a cache entry holding what these parameters determine."""
+    return hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def cached(folder: str | os.PathLike, params: dict,
+           compute: Callable[[], dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """``compute()``'s DataFrames, stored as Parquet in ``folder`` with ``params.json``; reused when the
+    stored parameters equal ``params`` (written atomically, parameters last, so a killed run recomputes)."""
+    folder = Path(folder)
+    meta = folder / "params.json"
+    want = json.loads(json.dumps(params, sort_keys=True, default=str))
+    if meta.exists() and json.loads(meta.read_text()).get("params") == want:
+        stored = json.loads(meta.read_text())["frames"]
+        if all((folder / f"{name}.parquet").exists() for name in stored):
+            return {name: pd.read_parquet(folder / f"{name}.parquet") for name in stored}
+    frames = compute()
+    for name, frame in frames.items():
+        write_parquet(folder / f"{name}.parquet", frame)
+    write_json(meta, {"params": want, "frames": list(frames)})
+    return frames
 
 
 def git_commit(root: Path | None = None) -> str:

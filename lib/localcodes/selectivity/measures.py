@@ -328,7 +328,7 @@ class SelectivityAccumulator:
             raise ValueError(f"pooling must be one of {POOLINGS}; got {pooling!r}")
         if int(k) != k or k < 1:
             raise ValueError(f"k must be a positive integer; got {k}")
-        from .results import pick_device
+        from ..store import pick_device
 
         self.k, self.pooling = int(k), pooling
         self.device = pick_device(None if device is None else str(device))

@@ -1,0 +1,5 @@
+"""Benchmark: selectivity (moving here from localcodes.record)."""
+
+from ..record import bench_main
+
+__all__ = ["bench_main"]
