@@ -1,7 +1,8 @@
 """Paper 000's input codes (prototype blocks + random fill) and output codes (distributed or 1-hot).
 
-Construction (paper 000, Fig. 1 and SPEC.md): class ``z``'s prototype has ones in block ``z`` (``length /
-n_classes`` bits) and zeros elsewhere. A codeword of class ``z`` is
+Construction (Fig. 1 of *Under what circumstances do local codes emerge in feed-forward neural networks*, "paper
+000" in the book): class ``z``'s prototype has ones in block ``z`` (``length / n_classes`` bits) and zeros
+elsewhere. A codeword of class ``z`` is
 
 * the prototype block, each of its ones turned off independently with probability ``perturb`` (a fresh
   draw for every codeword: the invariant is then only *likely*, not certain), plus

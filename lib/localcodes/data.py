@@ -1,6 +1,6 @@
 """MNIST-format digits: IDX files in a data directory, a checksummed download, or offline fallbacks.
 
-Order (SPEC.md): IDX files under ``$LOCALCODES_DATA`` (default ``~/.cache/localcodes``) → download MNIST with
+Order: IDX files under ``$LOCALCODES_DATA`` (default ``~/.cache/localcodes``) → download MNIST with
 checksums (pooch) → Debian's ``dataset-fashion-mnist`` package → scikit-learn's bundled 8x8 digits.
 Every loader result says which source it came from, so chapters can state the data set they used.
 
@@ -159,7 +159,7 @@ def load_digits(
     download: bool = True,
     timeout: float = 10.0,
 ) -> Digits:
-    """Load MNIST-format digits, trying each source of SPEC.md in turn.
+    """Load MNIST-format digits, trying each source in turn (see the module docstring).
 
     ``source`` forces one source (``dir``, ``download``, ``fashion-mnist``, ``sklearn-digits``); ``auto``
     falls back from one to the next when a source is unavailable. A checksum failure is never silently
