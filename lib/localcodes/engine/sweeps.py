@@ -1,0 +1,297 @@
+"""Sweeps: a grid of conditions × repeats trained as few ensembles as possible (whatever can share one), in
+this process (one ensemble after another, or several at once on their own CUDA streams) or on a
+``dask.distributed`` scheduler, each finished ensemble written as one Parquet part of a
+:class:`localcodes.store.ResultsStore`, so a killed sweep resumes and recomputes nothing already stored."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import as_completed as futures_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..store import ResultsStore, git_commit, pick_device, progress_bar
+from .config import PER_NETWORK, TRAIN_KEYS, TrainConfig
+from .data import Dataset, code_data
+from .graphs import own_stream
+from .trainer import train
+
+__all__ = [
+    "AUTO_CONCURRENT_CUDA",
+    "SweepTask",
+    "expand_grid",
+    "sweep_tasks",
+    "split_params",
+    "group_tasks",
+    "auto_max_networks",
+    "sweep",
+]
+
+
+def expand_grid(conditions: dict | Iterable[dict]) -> list[dict]:
+    """``{"a": [1, 2], "b": [3]}`` → ``[{"a": 1, "b": 3}, {"a": 2, "b": 3}]``; a list of dicts is kept."""
+    if isinstance(conditions, dict):
+        keys = list(conditions)
+        values = [v if isinstance(v, (list, tuple)) else [v] for v in conditions.values()]
+        return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
+    out = [dict(c) for c in conditions]
+    if not out:
+        raise ValueError("conditions is empty")
+    return out
+
+
+def _jsonable(v):
+    if isinstance(v, (tuple, list)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _canonical(params: dict) -> str:
+    return json.dumps({k: _jsonable(v) for k, v in sorted(params.items())}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class SweepTask:
+    """One network of a sweep: its settings (training and data), its ``repeat`` and its ``seed``."""
+
+    params: dict
+    repeat: int
+    seed: int
+
+    @property
+    def condition(self) -> str:
+        """The settings as canonical JSON (the results' ``condition`` column)."""
+        return _canonical(self.params)
+
+
+def split_params(params: dict) -> tuple[dict, dict]:
+    """Settings split into :class:`TrainConfig` fields and the rest (arguments of the data function)."""
+    train_p = {k: v for k, v in params.items() if k in TRAIN_KEYS}
+    data_p = {k: v for k, v in params.items() if k not in TRAIN_KEYS}
+    return train_p, data_p
+
+
+def sweep_tasks(
+    conditions: dict | Iterable[dict], repeats: int, base: dict | None = None, repeat_start: int = 0
+) -> list[SweepTask]:
+    """Every condition × repeat as a task (settings validated here, before anything runs)."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1; got {repeats}")
+    tasks = []
+    for cond in expand_grid(conditions):
+        params = {**(base or {}), **cond}
+        if "hidden" in params:
+            h = params["hidden"]
+            params["hidden"] = [int(h)] if isinstance(h, (int, np.integer)) else [int(x) for x in h]
+        params.setdefault("seed", 0)
+        TrainConfig.from_dict(split_params(params)[0])  # validate early: bad settings fail before anything runs
+        for r in range(repeat_start, repeat_start + repeats):
+            tasks.append(SweepTask(params, r, int(params["seed"]) + r))
+    return tasks
+
+
+def group_tasks(tasks: list[SweepTask]) -> dict[str, list[SweepTask]]:
+    """Tasks by ensemble structure (the settings that are not per network), in order of first appearance."""
+    groups: dict[str, list[SweepTask]] = {}
+    for t in tasks:
+        p = {k: v for k, v in t.params.items() if k not in PER_NETWORK}
+        groups.setdefault(_canonical(p), []).append(t)
+    return groups
+
+
+def _chunks(
+    tasks: list[SweepTask], max_networks: int | Callable[[SweepTask], int]
+) -> list[list[SweepTask]]:
+    """Tasks grouped by ensemble structure, each group cut into ensembles of at most ``max_networks``."""
+    out = []
+    for members in group_tasks(tasks).values():
+        cap = max_networks(members[0]) if callable(max_networks) else max_networks
+        for i in range(0, len(members), cap):
+            out.append(members[i : i + cap])
+    return out
+
+
+def _run_chunk(
+    tasks: list[SweepTask],
+    data_fn: Callable[..., Dataset],
+    device: str | None,
+    progress: bool,
+    state_path: str | None = None,
+    cuda_graphs: bool | None = None,
+) -> pd.DataFrame:
+    """Train one ensemble (tasks that share a structure) and return its rows, with the parameters."""
+    configs, datasets = [], []
+    cache: dict[str, Dataset] = {}
+    for t in tasks:
+        train_p, data_p = split_params(t.params)
+        train_p["seed"] = t.seed
+        configs.append(TrainConfig.from_dict(train_p))
+        key = _canonical({**data_p, "_seed": t.seed})
+        if key not in cache:
+            cache[key] = data_fn(**data_p, seed=t.seed)
+        datasets.append(cache[key])
+    res = train(
+        datasets, configs, device=device, progress=progress, state_path=state_path, cuda_graphs=cuda_graphs
+    )
+    h = res.history
+    meta = []
+    for t in tasks:
+        row = {}
+        for k, v in t.params.items():
+            if k == "seed":
+                continue
+            row[k] = json.dumps(_jsonable(v)) if isinstance(v, (list, tuple, dict)) else v
+        hidden = t.params.get("hidden", list(TrainConfig().hidden))
+        row.update(
+            width=int(hidden[0]), depth=len(hidden), repeat=t.repeat, data_seed=t.seed, condition=t.condition
+        )
+        meta.append(row)
+    meta_df = pd.DataFrame(meta)
+    out = pd.concat(
+        [meta_df.iloc[h["network"].to_numpy()].reset_index(drop=True), h.reset_index(drop=True)], axis=1
+    )
+    out["ensemble_size"] = len(tasks)
+    out["device"] = res.device
+    out["ensemble_wall_s"] = res.wall_s
+    out["git_commit"] = git_commit()
+    out["created"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+    return out
+
+
+def _part_key(chunk: list[SweepTask]) -> str:
+    text = "\n".join(sorted(f"{t.condition}|{t.repeat}" for t in chunk))
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def auto_max_networks(task: SweepTask, device: torch.device, data_fn: Callable[..., Dataset]) -> int:
+    """Networks per ensemble: enough to amortise per-step overhead, few enough to fit in memory.
+
+    Builds the task's data once to know its real sizes; counts parameters with optimiser state, a copy of the
+    data per network (worst case: each repeat has its own) and the activations of one evaluation chunk.
+    """
+    train_p, data_p = split_params(task.params)
+    data = data_fn(**data_p, seed=task.seed)
+    hidden = list(TrainConfig.from_dict(train_p).hidden)
+    sizes = [data.X.shape[1], *hidden, data.targets.shape[1]]
+    n_params = sum(a * b for a, b in itertools.pairwise(sizes))
+    n_rows = sum(len(x) for x in (data.X, data.X_test, data.X_val) if x is not None)
+    per_net = 4 * (4 * n_params + n_rows * data.X.shape[1] + 2**24 // 8)
+    budget = 8e9 if device.type == "cuda" else 1.5e9
+    cap = 256 if device.type == "cuda" else 32
+    return int(max(1, min(cap, budget // max(per_net, 1))))
+
+
+#: ensembles trained at once by sweep() on a CUDA device (experiment 1 has six hidden sizes)
+AUTO_CONCURRENT_CUDA = 6
+
+
+def sweep(
+    conditions: dict | Iterable[dict],
+    repeats: int = 1,
+    store: ResultsStore | str | Path | None = None,
+    *,
+    base: dict | None = None,
+    data_fn: Callable[..., Dataset] = code_data,
+    repeat_start: int = 0,
+    client=None,
+    device: str | None = None,
+    max_networks: int | None = None,
+    progress: bool = True,
+    state_dir: str | Path | None = None,
+    cuda_graphs: bool | None = None,
+    concurrent: int | None = None,
+) -> pd.DataFrame:
+    """Train every condition × repeat and return all rows (one per network per checkpoint).
+
+    ``conditions``: a grid ``{"hidden": [[100], [500]], "n_per_class": [25, 50]}`` (every combination) or a
+    list of dicts. ``base``: settings common to all (e.g. ``BOOK_DEFAULTS`` plus checkpoints). Keys that are
+    :class:`TrainConfig` fields configure training; all others go to ``data_fn(**those, seed=...)`` (default
+    :func:`code_data`; pass your own top-level function for other data, e.g. digits with hot pixels). Repeat
+    ``r`` uses ``seed + r`` for the network and its data (so conditions are paired by repeat). ``data_fn`` is
+    called once per (data settings, seed) and ensemble: cache an expensive loader (``functools.lru_cache``).
+    Identical datasets are shared by the networks of an ensemble, different ones are stacked per network.
+
+    Networks whose conditions differ only in per-network settings (dropout, noise, lr, budgets, seed) train in
+    one ensemble of at most ``max_networks`` (default: from a memory estimate). Each finished ensemble is
+    written to ``store`` (a :class:`ResultsStore` or folder) as one Parquet part; on a rerun, (condition,
+    repeat) pairs already stored are skipped. ``client``: a ``dask.distributed.Client`` (or scheduler
+    address) to run the ensembles on its workers; results come back and are written here. ``state_dir``:
+    in-process only, keep each running ensemble's state there (resume inside very long ensembles).
+    ``cuda_graphs``: see :func:`train`. ``concurrent``: in-process, train this many ensembles at once in
+    threads, each on a CUDA stream of its own: on a GPU, small ensembles that cannot fill it alone (launch-
+    bound) then overlap, e.g. experiment 1's six hidden sizes. Default ``None``: 6 on a CUDA device, else 1
+    (on a CPU threads only split the cores). The numbers do not depend on it.
+    """
+    if concurrent is not None and (isinstance(concurrent, bool) or not isinstance(concurrent, int) or concurrent < 1):
+        raise ValueError(f"concurrent must be None (auto) or an integer >= 1; got {concurrent!r}")
+    if concurrent is not None and concurrent > 1 and client is not None:
+        raise ValueError("concurrent > 1 runs ensembles in this process; it cannot be combined with client")
+    tasks = sweep_tasks(conditions, repeats, base, repeat_start)
+    if store is not None and not isinstance(store, ResultsStore):
+        store = ResultsStore(store)
+    done = store.done_keys() if store is not None else set()
+    todo = [t for t in tasks if (t.condition, t.repeat) not in done]
+    dev = pick_device(device)
+    if concurrent is None:
+        concurrent = AUTO_CONCURRENT_CUDA if dev.type == "cuda" and client is None else 1
+    frames = []
+    if todo:
+        chunks = _chunks(todo, max_networks or (lambda t: auto_max_networks(t, dev, data_fn)))
+        bar = progress_bar(total=len(todo), disable=not progress, desc="networks", unit="net")
+
+        def keep(chunk, frame):
+            if store is not None:
+                store.write_part(_part_key(chunk), frame)
+            frames.append(frame)
+            bar.update(len(chunk))
+
+        def run(chunk):
+            sp = None if state_dir is None else str(Path(state_dir) / f"{_part_key(chunk)}.pt")
+            with own_stream(dev):
+                return _run_chunk(chunk, data_fn, device, False, sp, cuda_graphs)
+
+        if client is None and concurrent == 1:
+            for chunk in chunks:
+                keep(chunk, run(chunk))
+        elif client is None:
+            with ThreadPoolExecutor(concurrent) as pool:
+                futures = {pool.submit(run, chunk): chunk for chunk in chunks}
+                errors = []
+                for fut in futures_completed(futures):  # written here, one part at a time, as each finishes
+                    if fut.exception() is not None:
+                        errors.append(fut.exception())  # keep the others' results before raising
+                        continue
+                    keep(futures[fut], fut.result())
+            if errors:
+                raise errors[0]
+        else:
+            from distributed import Client, as_completed  # optional dependency, needed only with a client
+
+            if isinstance(client, str):
+                client = Client(client)
+            futures = {
+                client.submit(_run_chunk, chunk, data_fn, device, False, None, cuda_graphs, pure=False): i
+                for i, chunk in enumerate(chunks)
+            }
+            for fut in as_completed(futures):
+                keep(chunks[futures[fut]], fut.result())
+        bar.close()
+    if store is not None:
+        everything = store.read()
+        if everything.empty:
+            return everything
+        wanted = {(t.condition, t.repeat) for t in tasks}
+        mask = [(c, r) in wanted for c, r in zip(everything["condition"], everything["repeat"], strict=True)]
+        return everything[mask].reset_index(drop=True)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
