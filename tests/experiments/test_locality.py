@@ -1,0 +1,69 @@
+"""The locality chapter's experiment: cached and reloaded, options checked, the README's implied degrees of
+freedom, and the chapter's tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from localcodes.experiments import locality as lpx
+from localcodes.locality import image_level_test
+from scipy import stats
+
+
+@pytest.mark.parametrize("df", [9, 120, 999])
+def test_implied_degrees_of_freedom_invert_the_t_distribution(df):
+    p = 1e-6
+    t = stats.t.isf(p / 2, df)
+    assert lpx.implied_df(-t, p) == pytest.approx(df, rel=1e-4)
+
+def test_experiment_is_cached_and_reloaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    kw = dict(arms=["control", "linear"], seeds=[0], n_train=60, n_test=40, epochs=1, batch_size=20,
+              prune_fractions=(1.0, 0.1), n_calib=30, device="cpu", progress=False)
+    assert lpx.run_experiment("lenet", "smoke", cached_only=True, **kw) is None
+    first = lpx.run_experiment("lenet", "smoke", **kw)
+    again = lpx.run_experiment("lenet", "smoke", **kw)
+    assert list(tmp_path.glob("smoke/50_locality_prior/lenet-*/result.pt"))
+    pd.testing.assert_frame_equal(first.metrics, again.metrics)
+    pd.testing.assert_frame_equal(first.pruning, again.pruning)
+    assert torch.allclose(first.maps["lp_out"], again.maps["lp_out"])
+    assert first.maps["lp_out"].shape == (2, first.labels.max() + 1, 49)
+    assert np.isfinite(first.metrics["accuracy"]).all() and first.dataset == again.dataset
+
+
+def test_unknown_networks_are_refused():
+    with pytest.raises(ValueError, match="network must be one of"):
+        lpx.run_experiment("vgg")
+
+
+def test_chapter_tables_are_built_from_a_small_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    res = lpx.run_experiment("lenet", "smoke", arms=["control", "linear"], seeds=[0, 1], n_train=60, n_test=40,
+                             epochs=1, batch_size=20, prune_fractions=(1.0, 0.1), n_calib=30, device="cpu",
+                             progress=False)
+    arms = lpx.arm_order(["linear", "control"])
+    assert arms == ["control", "linear"]
+    clus = res.clustering(n_perm=5)
+    tests = lpx.clustering_tests(clus, arms)
+    assert list(tests.index) == [("linear", "lp_in"), ("linear", "lp_out")]
+    main = lpx.main_test(tests)
+    assert main.name == ("linear", "lp_out")
+    per_image = image_level_test(res.image_var["lp_out"], res.members)
+    assert "degrees of freedom" in lpx.reading_the_numbers(main, per_image, clus)
+    assert lpx.readme_comparison(main, per_image).to_html()
+    assert lpx.clustering_tests_table(tests).to_html()
+    acc = lpx.accuracy_table(res, arms)
+    assert list(acc.index) == arms and acc.loc["control", "README accuracy %"] == 98.1
+    assert "percentage points" in lpx.accuracy_differences(res, arms)
+    assert set(lpx.decay_table(res, clus, tests, arms).index) == {"linear"}
+    eq = lpx.equal_accuracy(res.pruning, tolerance=0.01)
+    tab = lpx.equal_accuracy_table(eq, res.members)
+    assert "strength_length_share" in tab.columns
+    assert "grid units of wire" in lpx.wire_summary(eq, res.pruning, arms)
+    assert "LeNet, linear prior, LP output" in lpx.run_summary(tests, arms, None, "smoke")
+    assert lpx.paper_summary("smoke", None, arms) == [
+        "No paper-scale results have been computed yet; everything above is at scale `smoke`."]
+    assert lpx.fmt_p(0.0) == "below 1e-300" and lpx.fmt_p(0.01) == "0.01"
+    assert list(lpx.prior_summary((3,))["decay"]) == ["linear", "sqrt", "square"]
