@@ -82,6 +82,8 @@ from IPython.display import Markdown, display
 
 from localcodes import book, store, charts
 from localcodes import sparseness as sp
+from localcodes.charts import sparseness as sp_charts
+from localcodes.experiments import sparseness as spx
 
 P = book.settings(PRESETS, scale, networks=networks, n_images=n_images, draws=draws, lc_draws=lc_draws,
                   max_samples=max_samples, max_units=max_units, n_pairs=n_pairs, lenet_train=lenet_train,
@@ -93,7 +95,7 @@ pd.set_option("display.max_colwidth", None)  # the comparison tables hold senten
 logging.getLogger("pooch").setLevel(logging.WARNING)  # the offline loader's failed download attempt is noise here
 device = store.pick_device()
 start = time.perf_counter()
-frames, info = sp.analyse_all(P.scale, vars(P), networks=P.networks, device=device, progress=False)
+frames, info = spx.analyse_all(P.scale, vars(P), networks=P.networks, device=device, progress=False)
 layers, basis, hists, lcs = frames["layers"], frames["basis"], frames["histograms"], frames["local_codes"]
 print(f"scale {P.scale}: {len(info)} networks analysed on {store.device_name(device)} "
       f"in {time.perf_counter() - start:.1f} s (cached results are reused)")
@@ -129,15 +131,7 @@ print(f"scale {P.scale}: {len(info)} networks analysed on {store.device_name(dev
 # measure the same number of coordinates (a random subset of neurons vs. a random orthonormal frame).
 
 # %%
-settings_table = pd.DataFrame({
-    "setting": ["images (AlexNet, LeNet test subset)", "random bases per layer (sparseness / local codes)",
-                "samples per layer for the basis test (cap)", "units per layer for the basis test (cap)",
-                "LeNet training images x epochs (if not the locality chapter's)", "MLP hidden sizes, epochs, optimiser"],
-    "this run": [P.n_images, f"{P.draws} / {P.lc_draws}", P.max_samples or "all", P.max_units or "all",
-                 f"{P.lenet_train} x {P.lenet_epochs}",
-                 f"{P.mlp_hidden}, {P.mlp_epochs}, {P.mlp_optimizer} (lr {P.mlp_lr})"],
-}).set_index("setting")
-settings_table
+spx.settings_table(P)
 
 # %% [markdown]
 # ## The networks and their data
@@ -152,19 +146,15 @@ settings_table
 #   0.01, batch 64) on a subset of the training images; layers conv1, conv2 (after pool and ReLU), fc1, fc2
 #   (the 49-unit LP/control layer after BatchNorm and ReLU) and the output logits.
 # * **MLP** — paper 000's three-layer network on its prototype code (10 classes × 50 codewords of length 500),
-#   sigmoid and ReLU hidden layers, sigmoid outputs, trained by `localcodes.train`; measured on the training
+#   sigmoid and ReLU hidden layers, sigmoid outputs, trained by `localcodes.engine`; measured on the training
 #   codewords it classifies correctly (paper 000 counts local codes on the training set).
 
 # %%
-cols = ["network", "trained", "model", "dataset", "source", "test_accuracy", "train_acc", "images", "correct",
-        "examples", "train_s", "analysis_s"]
-info[[c for c in cols if c in info.columns]].set_index(["network", "trained"])
+spx.info_table(info)
 
 # %%
-image_rows = info[info["network"].str.startswith(("AlexNet", "LeNet"))]
-if len(image_rows):
-    first = image_rows.iloc[0]
-    display(Markdown(f"Image data set used: **{first['dataset']}** (from {first['source']})."))
+if (note := spx.image_data_note(info)) is not None:
+    display(Markdown(note))
 
 # %% [markdown]
 # ## Share of non-zero activations, layer by layer
@@ -175,34 +165,16 @@ if len(image_rows):
 # hidden layers have no zeros either: for them only the other statistics say anything.
 
 # %%
-nonzero = layers.pivot_table(index=["network", "layer"], columns="trained", values="nonzero", sort=False)
-nonzero.columns = ["trained" if c else "untrained" for c in nonzero.columns]
-nonzero.style.format("{:.1%}")
+spx.nonzero_table(layers)
 
 # %%
-rect = layers[layers["nonzero"] < 1]  # layers with exact zeros: the rectified (ReLU) layers
-by_variant = rect.sort_values("nonzero").groupby("variant", sort=False).first()
-sparsest = pd.DataFrame({
-    "sparsest layer": by_variant["layer"],
-    "its non-zero share": by_variant["nonzero"].map("{:.1%}".format),
-    "mean non-zero share of the ReLU layers": rect.groupby("variant")["nonzero"].mean().map("{:.1%}".format),
-})
-sparsest.loc[[v for v in pd.unique(layers["variant"]) if v in sparsest.index]]
+spx.sparsest_table(layers)
 
 # %%
-def share_range(frame):
-    return f"{frame['nonzero'].min():.0%}–{frame['nonzero'].max():.0%}" if len(frame) else "—"
-
-
-display(Markdown(
-    f"Across all ReLU layers, trained networks keep **{share_range(rect[rect['trained']])}** of their activations "
-    f"non-zero, untrained ones **{share_range(rect[~rect['trained']])}**. A ReLU applied to pre-activations that "
-    "are symmetric about zero, as at initialisation, silences about half of them in every layer; departures "
-    "from one half are made by training, not by the rectification alone — in either direction (compare the "
-    "trained and untrained rows of each network above)."))
+display(Markdown(spx.zeros_note(layers)))
 
 # %%
-sp.depth_chart(layers, title="measures across depth")
+sp_charts.depth_chart(layers, title="measures across depth")
 
 # %% [markdown]
 # ## Histograms of the non-zero activations
@@ -212,7 +184,7 @@ sp.depth_chart(layers, title="measures across depth")
 # roughly exponential tails (straight lines on the log axis), like those paper 001 found in AlexNet.
 
 # %%
-sp.histogram_chart(hists, layers)
+sp_charts.histogram_chart(hists, layers)
 
 # %% [markdown]
 # ## Sparsening and decorrelation across depth (the blog's second figure)
@@ -221,47 +193,15 @@ sp.histogram_chart(hists, layers)
 # interval. Solid lines are the trained network, dashed the untrained one.
 
 # %%
-sp.blog_chart(layers, title="sparsening and decorrelation across depth")
+sp_charts.blog_chart(layers, title="sparsening and decorrelation across depth")
 
 # %%
-def trend(variant: str) -> dict:
-    g = layers[layers["variant"] == variant].sort_values("depth").iloc[:-1]  # hidden layers only
-    if len(g) < 2:
-        return {}
-    first, last = g.iloc[0], g.iloc[-1]
-    return {"layers": f"{first.layer} → {last.layer}",
-            "share of zeros": f"{1 - first.nonzero:.0%} → {1 - last.nonzero:.0%}",
-            "decorrelation": f"{first.decorrelation:.2f} → {last.decorrelation:.2f}"}
-
-
-trends = pd.DataFrame({v: trend(v) for v in pd.unique(layers["variant"])}).T.dropna(how="all")
-rho = sp.sparsening_vs_decorrelation(layers)
-trends.join(rho[["spearman_rho", "p"]], how="left") if len(trends) else rho
+rho = spx.sparsening_vs_decorrelation(layers)
+spx.trends_table(layers, rho)
 
 # %%
-def ends_of(g):
-    g = g.sort_values("depth")
-    return pd.Series({"first layer": g["decorrelation"].iloc[0], "last hidden layer": g["decorrelation"].iloc[-2],
-                      "trained": bool(g["trained"].iloc[0])})
-
-
-ends = pd.DataFrame({v: ends_of(g) for v, g in layers.groupby("variant", sort=False) if len(g) > 2}).T
-ends = ends[ends.index.str.startswith(("AlexNet", "LeNet"))] if len(ends) else ends
-if len(ends):
-    ends["trained"] = ends["trained"].astype(bool)
-    untrained_falls = (ends.loc[~ends["trained"], "last hidden layer"]
-                       < ends.loc[~ends["trained"], "first layer"]).all()
-    trained_rises = (ends.loc[ends["trained"], "last hidden layer"]
-                     > ends.loc[ends["trained"], "first layer"]).all()
-    text = ("Decorrelation from the first to the last hidden layer — "
-            + "; ".join(f"{v}: {r['first layer']:.2f} → {r['last hidden layer']:.2f}" for v, r in ends.iterrows())
-            + ". ")
-    if untrained_falls:
-        text += ("In every untrained image network the patterns of different images become more alike with depth "
-                 "(each random ReLU layer pulls them towards a common direction). ")
-    text += ("In every trained one decorrelation grows with depth: training undoes the collapse." if trained_rises
-             else "Training does not make decorrelation grow with depth in every network here.")
-    display(Markdown(text))
+if (note := spx.decorrelation_note(layers)) is not None:
+    display(Markdown(note))
 
 # %% [markdown]
 # The table gives Spearman's rank correlation across the hidden layers (output layer left out) between the share
@@ -277,32 +217,19 @@ if len(ends):
 
 # %%
 summary = sp.basis_summary(basis, by=["variant", "layer", "depth"]).reset_index()
-sp.basis_chart(summary, title="neuron basis vs random bases")
+sp_charts.basis_chart(summary, title="neuron basis vs random bases")
 
 # %%
-z = summary.pivot_table(index=["variant", "layer"], columns="statistic", values="z", sort=False)
 display(Markdown("z = (neuron − mean of random bases) / sd of random bases, per layer and statistic "
                  f"({P.draws} random bases). Positive: sparser / heavier-tailed along the neurons."))
-z[[c for c in sp.MEASURES if c in z.columns]].round(1)
+spx.z_table(summary)
 
 # %%
 # three kinds of layer: rectified hidden layers, sigmoid hidden layers and the read-out (each network's last layer)
-last = layers.groupby("variant")["depth"].transform("max")
-layers["kind"] = "sigmoid hidden"
-layers.loc[layers["nonzero"] < 1, "kind"] = "ReLU hidden"
-layers.loc[layers["depth"] == last, "kind"] = "read-out"
-kind = layers.set_index(["variant", "layer"])["kind"]
-cases = summary.join(kind, on=["variant", "layer"])
-cases["trained"] = cases["variant"].str.endswith(", trained").map({True: "trained", False: "untrained"})
-verdict = cases.groupby(["kind", "trained"]).agg(
-    cases=("z", "size"),
-    neuron_beats_every_random_basis=("share_random_ge", lambda s: f"{(s == 0).mean():.0%}"),
-    neuron_below_every_random_basis=("share_random_ge", lambda s: f"{(s == 1).mean():.0%}"),
-    median_z=("z", "median"),
-)
+kind = spx.add_layer_kinds(layers)
 display(Markdown("Over all (layer, statistic) cases: how often the neuron basis is sparser than every random "
                  "basis, how often it is less sparse than every one, and the median z."))
-verdict.round(1)
+spx.verdict_table(summary, kind)
 
 # %% [markdown]
 # In every network, trained or not, the ReLU layers are far sparser and heavier-tailed along their neurons than
@@ -325,12 +252,8 @@ verdict.round(1)
 # examples), so we compare units with on-codes.
 
 # %%
-lc_table = sp.local_code_table(lcs)
-adv = sp.advantage_table(basis, layers, "lifetime_hoyer")
-if len(lc_table):
-    measured = lc_table[["units", "neuron_on_units", "random_on_units", "random_on_units_max"]]
-    both = adv.join(measured.rename(columns={"units": "units_measured"}), how="inner")
-    found = both[(both["neuron_on_units"] > 0) | (both["random_on_units"] > 0)]
+found = spx.local_codes_found(lcs, basis, layers)
+if found is not None:
     display(Markdown("Layers where local codes were found (in either basis): the neuron basis's advantage in "
                      "lifetime sparseness (Hoyer; neuron − random mean, and z) beside the units with on-codes "
                      "among the same number of neurons and random directions."))
@@ -342,19 +265,7 @@ else:
 
 # %%
 if len(found):
-    found = found.join(kind, how="left")
-
-    def ratio(frame):
-        n, r = frame["neuron_on_units"].sum(), frame["random_on_units"].sum()
-        where = "more along the neurons" if n > r else "more along random directions" if r > n else "as many"
-        return (f"{n} unit{'s' if n != 1 else ''} with on-codes among the neurons vs {r:.1f} among as many "
-                f"random directions (mean over draws): **{where}**")
-
-    bullets = [f"* {k}: {ratio(found[found['kind'] == k]) if (found['kind'] == k).any() else 'none found'}."
-               for k in ("ReLU hidden", "sigmoid hidden", "read-out")]
-    display(Markdown("\n".join(bullets) + "\n\nA read-out trained to a code (the MLPs' 50 sigmoid outputs, "
-                     "each on for five classes) has one tight cluster per class, so almost every direction "
-                     "through it separates some class; its neurons, each shared by five classes, cannot."))
+    display(Markdown(spx.on_code_bullets(found, kind)))
 
 # %% [markdown]
 # How to read this. Local codes appear where training separates the classes — the top hidden layers of the
@@ -374,31 +285,7 @@ if len(found):
 # ## The blog's observations and ours
 
 # %%
-def cell(frame, text):
-    return text(frame) if len(frame) else "not run"
-
-
-alex = layers[layers["network"] == "AlexNet"]
-alex_t, alex_u = alex[alex["trained"]], alex[~alex["trained"]]
-comparison = pd.DataFrame([
-    {"the blog (Inception, ImageNet, ~200 web images)": "most activations are exactly zero; sparseness grows with "
-     "depth, with a bottleneck in the middle (mixed_7 to mixed_9)",
-     "this run": cell(alex_t[alex_t["nonzero"] < 1], lambda f: "trained AlexNet: non-zero share " + ", ".join(
-         f"{r.layer} {r.nonzero:.0%}" for r in f.itertuples()) + "; untrained: "
-         + share_range(alex_u[alex_u["nonzero"] < 1]) + " in every layer")},
-    {"the blog (Inception, ImageNet, ~200 web images)": "less sparse towards the small output layer",
-     "this run": "the read-outs are linear (logits) or sigmoid outputs and have no zeros at all; in the trained "
-     "AlexNet the fc layers are less sparse than conv5"},
-    {"the blog (Inception, ImageNet, ~200 web images)": "decorrelation accompanies sparsening across depth",
-     "this run": cell(rho.dropna(), lambda f: "; ".join(f"{v}: rho {r.spearman_rho:.2f}"
-                                                         for v, r in f.iterrows()))},
-    {"the blog (Inception, ImageNet, ~200 web images)": "layers 2, 4, 6 sparser but less decorrelated than 1, 3, 5",
-     "this run": "a property of Inception's modules; our networks have no such alternation to compare"},
-    {"the blog (Inception, ImageNet, ~200 web images)": "(hypothesis) activation patterns prefer the neuronal basis",
-     "this run": "yes in every ReLU layer, trained and untrained (see the basis test); not in linear read-outs; "
-     "sigmoid layers only when saturated by training"},
-])
-comparison.set_index("the blog (Inception, ImageNet, ~200 web images)")
+spx.blog_comparison(layers, rho)
 
 # %% [markdown]
 # **What differs from the blog, and from the paper scale.** The networks (a narrow AlexNet-architecture network
@@ -411,10 +298,4 @@ comparison.set_index("the blog (Inception, ImageNet, ~200 web images)")
 # trains as the original papers did, on a GPU.
 
 # %%
-paper = store.results_dir("paper", "60_sparseness", create=False)
-if P.scale != "paper" and paper.exists() and any(paper.glob("analysis-*/params.json")):
-    display(Markdown(f"Paper-scale results are stored in `{paper}`; re-run this chapter with `--scale paper` "
-                     "to show them."))
-else:
-    display(Markdown("No paper-scale results are stored with the book (they need a GPU: "
-                     "`localcodes run 60_sparseness --scale paper`)."))
+display(Markdown(spx.paper_note(P.scale)))

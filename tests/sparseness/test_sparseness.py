@@ -1,5 +1,7 @@
 """Sparseness statistics and the basis test on hand-made activations with known answers."""
 
+from __future__ import annotations
+
 import math
 
 import numpy as np
@@ -15,10 +17,6 @@ def one_hot_rows(n_rows: int, n_units: int) -> torch.Tensor:
     """Each row has a single 1, cycling through the units."""
     return torch.eye(n_units, dtype=torch.float64)[torch.arange(n_rows) % n_units]
 
-
-# --- the statistics -----------------------------------------------------------------------------------------
-
-
 def test_all_zero_activations_have_no_defined_sparseness():
     z = torch.zeros(6, 9)
     assert sp.nonzero_share(z) == 0.0
@@ -31,7 +29,6 @@ def test_all_zero_activations_have_no_defined_sparseness():
     d = sp.decorrelation(z)
     assert d["n_pairs"] == 0 and d["undefined"] == 3 and math.isnan(d["mean"])
 
-
 @pytest.mark.parametrize("n", [2, 7, 100])
 def test_one_hot_vector_has_known_values(n):
     x = one_hot_rows(3, n)
@@ -42,13 +39,11 @@ def test_one_hot_vector_has_known_values(n):
     assert sp.kurtosis(x)[0].item() == pytest.approx(expected)
     assert sp.kurtosis(x)[0].item() == pytest.approx(stats.kurtosis(x[0].numpy(), fisher=True, bias=True))
 
-
 def test_constant_vector_is_not_sparse():
     x = torch.full((4, 50), 0.3, dtype=torch.float64)
     assert torch.allclose(sp.hoyer(x), torch.zeros(4, dtype=torch.float64), atol=1e-12)
     assert torch.allclose(sp.vinje_gallant(x), torch.zeros(4, dtype=torch.float64), atol=1e-12)
     assert torch.isnan(sp.kurtosis(x)).all()  # no spread, even with rounding noise in the mean
-
 
 def test_gaussian_activations_have_the_gaussian_values():
     n = 2000
@@ -62,7 +57,6 @@ def test_gaussian_activations_have_the_gaussian_values():
     # the same numbers as scipy, row by row
     np.testing.assert_allclose(sp.kurtosis(g[:5]).numpy(), stats.kurtosis(g[:5].numpy(), axis=1), rtol=1e-10)
 
-
 def test_population_and_lifetime_run_along_the_right_axis():
     # rows: one-hot samples; columns: unit 0 is always on, the others never
     x = torch.zeros(10, 4, dtype=torch.float64)
@@ -73,14 +67,12 @@ def test_population_and_lifetime_run_along_the_right_axis():
     s = sp.sparseness_summary(x)
     assert s["dead_units"] == 3 and s["population_hoyer"] == pytest.approx(1.0)
 
-
 def test_conv_maps_become_position_samples_of_the_channel_space():
     maps = torch.arange(2 * 3 * 4 * 5, dtype=torch.float64).view(2, 3, 4, 5)
     x = sp.as_samples(maps)
     assert x.shape == (2 * 4 * 5, 3)
     assert torch.equal(x[7], maps[0, :, 1, 2])  # row = (image 0, position 7 = (1, 2))
     assert torch.equal(x[20 + 3], maps[1, :, 0, 3])
-
 
 def test_bad_arguments_raise_value_errors_naming_them():
     with pytest.raises(ValueError, match="stats"):
@@ -94,17 +86,12 @@ def test_bad_arguments_raise_value_errors_naming_them():
     with pytest.raises(ValueError, match="acts"):
         sp.as_samples(torch.ones(2, 3, 4))
 
-
 def test_nonzero_histogram_counts_only_the_non_zeros():
     x = torch.relu(torch.randn(300, 20, generator=torch.Generator().manual_seed(0)))
     h = sp.nonzero_histogram(x, bins=25)
     assert len(h) == 25 and h["count"].sum() == int((x > 0).sum())
     assert h["start"].iloc[0] == pytest.approx(float(x[x > 0].min()))
     assert sp.nonzero_histogram(torch.zeros(5, 5)).empty
-
-
-# --- decorrelation ------------------------------------------------------------------------------------------
-
 
 def test_decorrelation_known_answers():
     n = 8
@@ -120,7 +107,6 @@ def test_decorrelation_known_answers():
     assert d["low"] < 1.0 < d["high"] and d["n_pairs"] == 1000
     assert d["high"] - d["low"] == pytest.approx(2 * 1.962 * d["sd"] / math.sqrt(1000), rel=1e-3)
 
-
 def test_decorrelation_is_seeded_and_uses_disjoint_pairs():
     x = torch.randn(40, 12, generator=torch.Generator().manual_seed(5))
     assert sp.decorrelation(x, 10, seed=1) == sp.decorrelation(x, 10, seed=1)
@@ -129,10 +115,6 @@ def test_decorrelation_is_seeded_and_uses_disjoint_pairs():
     # averaging over all N/2 pairs of a set of identical-correlation patterns gives the same answer
     assert sp.decorrelation(torch.eye(12), seed=0)["mean"] == pytest.approx(sp.decorrelation(torch.eye(12),
                                                                                              seed=9)["mean"])
-
-
-# --- random bases and the basis test ------------------------------------------------------------------------
-
 
 def test_random_bases_are_orthonormal_seeded_and_unbiased():
     q = sp.random_bases(16, 5, seed=0)
@@ -145,15 +127,11 @@ def test_random_bases_are_orthonormal_seeded_and_unbiased():
     frame = sp.random_bases(50, 3, n_directions=7, seed=0)
     assert frame.shape == (3, 50, 7)
     assert torch.allclose(frame.mT @ frame, torch.eye(7, dtype=torch.float64).expand(3, 7, 7), atol=1e-12)
-    # the same Q as Cholesky QR, the other way to the unique QR with a positive diagonal of R
-    z = torch.randn(16, 16, generator=torch.Generator().manual_seed(sp._draw_seed(0, 0)), dtype=torch.float64)
-    torch.testing.assert_close(q[0], sp._cholesky_qr(z)[0])
     # Haar: every entry is symmetric about 0 (a QR without the sign fix biases the diagonal)
     many = sp.random_bases(6, 4000, seed=2)
     diag = torch.diagonal(many, dim1=-2, dim2=-1)
     se = diag.std() / math.sqrt(diag.numel())
     assert abs(diag.mean().item()) < 4 * se.item()
-
 
 def test_rotating_a_one_hot_code_makes_it_measurably_less_sparse():
     x = one_hot_rows(200, 64)
@@ -167,14 +145,12 @@ def test_rotating_a_one_hot_code_makes_it_measurably_less_sparse():
     assert table.loc["population_kurtosis", "random_mean"] == pytest.approx(0.0, abs=0.3)
     assert table.loc["population_hoyer", "neuron"] == pytest.approx(1.0)
 
-
 def test_rotation_invariant_data_shows_no_neuron_advantage():
     # i.i.d. Gaussian activations look the same in every orthonormal basis: the neuron basis is not special
     g = torch.randn(600, 40, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
     table = sp.basis_test(g, draws=30, seed=1)
     assert (table["z"].abs() < 4).all(), table[["neuron", "random_mean", "random_sd", "z"]]
     assert (table["share_random_ge"] > 0.01).all()
-
 
 def test_basis_values_are_reproducible_and_chunk_independent():
     x = torch.relu(torch.randn(80, 30, generator=torch.Generator().manual_seed(0), dtype=torch.float64) - 0.5)
@@ -186,7 +162,6 @@ def test_basis_values_are_reproducible_and_chunk_independent():
     assert not np.allclose(a.loc[rnd, "value"], b.loc[rnd, "value"])
     assert np.allclose(a.loc[~rnd, "value"], b.loc[~rnd, "value"])  # the neuron basis does not depend on seed
 
-
 def test_basis_values_match_an_explicit_rotation():
     x = torch.relu(torch.randn(50, 12, generator=torch.Generator().manual_seed(1), dtype=torch.float64))
     vals = sp.basis_values(x, draws=3, seed=7, stats=["kurtosis"])
@@ -197,14 +172,12 @@ def test_basis_values_match_an_explicit_rotation():
         want = np.nanmean(stats.kurtosis(r.numpy(), axis=0))
         assert got == pytest.approx(want)
 
-
 def test_capped_units_compare_equal_numbers_of_coordinates():
     x = one_hot_rows(100, 40)
     vals = sp.basis_values(x, draws=4, seed=0, max_units=10, stats=["hoyer"])
     # the neuron subset of a one-hot code: rows whose unit is in the subset are one-hot, others all-zero (NaN)
     assert vals.query("basis == 'neuron' and statistic == 'population_hoyer'")["value"].item() == 1.0
     assert (vals.query("basis == 'random'")["value"] < 0.6).all()
-
 
 def test_conv_basis_test_rotates_the_channel_space():
     # 8 channels, one-hot across channels at every position: sparse in the channel basis
@@ -214,7 +187,6 @@ def test_conv_basis_test_rotates_the_channel_space():
     table = sp.basis_test(maps, draws=8, seed=0)
     assert table.loc["population_hoyer", "neuron"] == pytest.approx(1.0)
     assert table.loc["population_hoyer", "random_max"] < 0.9
-
 
 def test_local_codes_in_bases_match_explicit_rotations():
     gen = torch.Generator().manual_seed(0)
@@ -230,7 +202,6 @@ def test_local_codes_in_bases_match_explicit_rotations():
         assert res.loc[i + 1, "codes"] == len(codes)
         assert res.loc[i + 1, "local_units"] == codes["unit"].nunique()
 
-
 def test_local_codes_of_conv_maps_take_the_spatial_max_after_rotating():
     gen = torch.Generator().manual_seed(1)
     labels = torch.arange(3).repeat_interleave(10)
@@ -242,18 +213,13 @@ def test_local_codes_of_conv_maps_take_the_spatial_max_after_rotating():
     rotated = torch.einsum("nchw,ck->nkhw", maps, q[1]).amax((2, 3))
     assert res.loc[2, "codes"] == len(local_codes(rotated, labels))
 
-
 def test_fused_statistics_equal_the_separate_functions():
     x = torch.relu(torch.randn(3, 70, 25, generator=torch.Generator().manual_seed(6), dtype=torch.float64))
     x[0, :, 3] = 0  # a dead unit: NaN lifetime values
     for dim in (-1, -2):
-        fused = sp._stats_along(x, dim, sp.STATISTICS)
+        fused = sp.stats_along(x, dim, sp.STATISTICS)
         for name, fn in sp.STATISTICS.items():
             torch.testing.assert_close(fused[name], fn(x, dim=dim), equal_nan=True)
-
-
-# --- whole networks and the chapter -------------------------------------------------------------------------
-
 
 def test_layer_maps_keep_conv_maps_and_survive_inplace_relu():
     torch.manual_seed(0)
@@ -270,37 +236,6 @@ def test_layer_maps_keep_conv_maps_and_survive_inplace_relu():
     with pytest.raises(ValueError, match="not modules"):
         sp.layer_maps(model, ["9"], x)
 
-
-def test_lenet_layers_follow_the_locality_lenet():
-    from localcodes import locality
-
-    net = sp._new_lenet("linear", 10, seed=3).eval()
-    x = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        acts = sp.lenet_layers(net, x)
-        torch.testing.assert_close(acts["out"], net(x))
-    assert [tuple(a.shape[1:]) for a in acts.values()] == [(10, 12, 12), (20, 4, 4), (49,), (49,), (10,)]
-    assert (acts["conv1"] >= 0).all() and (acts["fc2"] >= 0).all()
-    # seeded like the locality experiment's members: same seed, same weights
-    again = sp._new_lenet("linear", 10, seed=3)
-    assert torch.equal(again.conv1.weight, net.conv1.weight)
-    assert isinstance(net.head.lp, locality.LocalityPrior)
-
-
-def test_cached_reuses_only_matching_parameters(tmp_path):
-    calls = []
-
-    def compute():
-        calls.append(1)
-        return {"a": pd.DataFrame({"x": [len(calls)]})}
-
-    first = sp.cached(tmp_path, {"k": 1}, compute)
-    again = sp.cached(tmp_path, {"k": 1}, compute)
-    assert len(calls) == 1 and again["a"]["x"].item() == first["a"]["x"].item() == 1
-    other = sp.cached(tmp_path, {"k": 2}, compute)
-    assert len(calls) == 2 and other["a"]["x"].item() == 2
-
-
 def synthetic_network(seed=0):
     gen = torch.Generator().manual_seed(seed)
     labels = torch.arange(4).repeat_interleave(15)
@@ -308,7 +243,6 @@ def synthetic_network(seed=0):
     fc = torch.relu(torch.randn(60, 30, generator=gen) + 2 * torch.nn.functional.one_hot(labels, 30))
     out = torch.randn(60, 4, generator=gen)
     return {"conv": conv, "fc": fc, "out": out}, labels
-
 
 def test_analyse_layers_tables_are_complete_and_seeded():
     acts, labels = synthetic_network()
@@ -327,62 +261,3 @@ def test_analyse_layers_tables_are_complete_and_seeded():
     summary = sp.basis_summary(a["basis"], by=["layer"])
     assert summary.loc[("fc", "population_hoyer"), "neuron"] > summary.loc[("fc", "population_hoyer"),
                                                                              "random_max"]
-
-
-def test_chapter_charts_build_valid_specs():
-    acts, labels = synthetic_network()
-    parts = []
-    for trained in (True, False):
-        frames = sp.analyse_layers(acts, labels, draws=2, lc_draws=2, max_units=16, bins=8)
-        name = f"toy, {'trained' if trained else 'untrained'}"
-        parts.append({k: f.assign(network="toy", trained=trained, variant=name) for k, f in frames.items()})
-    frames = {k: pd.concat([p[k] for p in parts], ignore_index=True) for k in sp.ANALYSIS_FRAMES}
-    summary = sp.basis_summary(frames["basis"], by=["variant", "layer", "depth"]).reset_index()
-    charts = [sp.depth_chart(frames["layers"]), sp.blog_chart(frames["layers"]),
-              sp.histogram_chart(frames["histograms"], frames["layers"]), sp.basis_chart(summary)]
-    for chart in charts:
-        spec = chart.to_dict()  # validates against the vega-lite schema
-        assert len(str(spec)) < 1_000_000
-    table = sp.local_code_table(frames["local_codes"])
-    assert {"neuron_on_units", "random_on_units"} <= set(table.columns)
-    adv = sp.advantage_table(frames["basis"], frames["layers"])
-    assert adv.loc[("toy, trained", "fc"), "advantage"] > 0
-    rho = sp.sparsening_vs_decorrelation(frames["layers"])
-    assert list(rho.index) == ["toy, trained", "toy, untrained"]
-
-
-def test_variants_and_bad_networks():
-    v = sp.variants(["lenet"])
-    got = [(x["network"], x["trained"]) for x in v]
-    assert got == [("LeNet (control)", True), ("LeNet (control)", False), ("LeNet (linear)", True),
-                   ("LeNet (linear)", False)]
-    with pytest.raises(ValueError, match="networks"):
-        sp.variants(["resnet"])
-
-
-def test_locality_lenets_are_the_locality_experiments_members(tmp_path, monkeypatch):
-    from localcodes import locality
-
-    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
-    res = locality.run_experiment("lenet", scale="smoke", arms=("control", "linear"), seeds=(1, 0),
-                                  n_train=200, n_test=100, epochs=1, prune_fractions=(1.0, 0.5), n_calib=50,
-                                  progress=False)
-    found = sp.locality_lenets("smoke")
-    assert found is not None and found["run"].startswith("lenet-")
-    xtr, ytr, xte, yte, *_ = locality._lenet_data(200, 100, 0, torch.device("cpu"))
-    for arm in ("control", "linear"):
-        trained, start = found["nets"][arm]
-        with torch.no_grad():
-            acc = float((trained(xte).argmax(1) == yte).float().mean())
-        want = res.metrics.query("arm == @arm and seed == 0")["accuracy"].item()  # the lowest seed is taken
-        assert acc == pytest.approx(want, abs=1e-6)
-        assert not torch.equal(trained.conv1.weight, start.conv1.weight)
-
-
-def test_benchmark_runs_and_reports_ratios(capsys):
-    argv = ["--units", "16", "--samples", "50", "--draws", "2", "--repeats", "1", "--device", "cpu"]
-    out = sp.bench_main(argv)
-    assert set(out["ratios"]) == {"Householder loop / batched", "CholeskyQR2 / Householder batched",
-                                  "one draw at a time / batched"}
-    assert all(v > 0 for v in out["ratios"].values())
-    assert "one draw at a time" in capsys.readouterr().out
