@@ -68,7 +68,11 @@ class Trainer:
     """
 
     def __init__(
-        self, data, configs: list[TrainConfig], device: torch.device, cuda_graphs: bool | None = None
+        self,
+        data: Dataset | Sequence[Dataset],
+        configs: list[TrainConfig],
+        device: torch.device,
+        cuda_graphs: bool | None = None,
     ):
         self.cfg = configs[0]
         self.configs = configs
