@@ -88,7 +88,8 @@ class RatingSession:
     def controls(self) -> dict:
         """The widget's parts by name — ``progress, image, answer, name, button, message`` — to drive the session
         as a rater's clicks would (built on first use)."""
-        self.widget  # noqa: B018  (builds the widget)
+        if self._widget is None:
+            self._build()
         return {"progress": self._progress, "image": self._image, "answer": self._answer, "name": self._name,
                 "button": self._button, "message": self._message}
 
