@@ -1,0 +1,328 @@
+"""HDF5 activation tables: record the activations of named layers (correctly classified images only), read a
+table's metadata and units, and measure every unit of a table in one streaming pass.
+
+An HDF5 activation table holds ``acts/<layer>`` (rows = kept images, float32, chunked as tall blocks of a few
+units so that a block of units over all images, or a band of rows over all units, is read in few chunks),
+``labels``, ``predictions``, ``ids`` (the image's index in its source) and, for image folders, ``files``; the
+root attributes say which layers (and modules), which model (``model`` JSON: architecture, weights and their
+hash) and which images (``source`` JSON) made it, and how far it got (``images_done``, ``complete``). An
+interrupted recording resumes where it stopped and ends with the same file an uninterrupted run writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+from torch import nn
+
+from .. import store
+from ..store import progress_bar as tqdm
+from .extract import iter_activations, resolve_layers
+from .streaming import SelectivityAccumulator
+
+__all__ = [
+    "FORMAT",
+    "model_identity",
+    "record",
+    "read_table",
+    "measure_table",
+    "read_units",
+    "synthetic_table",
+]
+
+FORMAT = "localcodes-activations/1"
+
+def model_identity(model: nn.Module, **extra) -> dict:
+    """What made a table: the architecture, its size and a hash of its weights (plus ``extra``)."""
+    h = hashlib.sha256()
+    n = 0
+    for key, t in sorted(model.state_dict().items()):
+        h.update(key.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+        n += t.numel()
+    info = {"architecture": type(model).__name__, "parameters": n, "weights_sha256": h.hexdigest()}
+    for attr in ("width", "pool_size"):
+        if hasattr(model, attr):
+            info[attr] = getattr(model, attr)
+    info.update(extra)
+    return info
+
+
+def _source_info(images) -> dict:
+    info = {"type": type(images).__name__, "n_images": len(images)}
+    for attr in ("name", "source", "split", "input_size", "class_names"):
+        if hasattr(images, attr):
+            info[attr] = getattr(images, attr)
+    return info
+
+
+def _json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)
+
+
+def record(
+    model: nn.Module,
+    layers: list[str],
+    images,
+    path: str | Path,
+    batch_size: int = 256,
+    device=None,
+    correct_only: bool = True,
+    model_info: dict | None = None,
+    chunk_rows: int = 2048,
+    chunk_units: int = 64,
+    max_batches: int | None = None,
+    progress: bool = True,
+) -> Path:
+    """Record the activations of ``layers`` for ``images`` into the HDF5 table at ``path``; resumable.
+
+    ``images`` must carry labels (``nets.ImageData``, ``ImageFolder`` or an iterable of (x, y) batches of known
+    length). Only correctly classified images are kept unless ``correct_only=False``. If ``path`` holds an
+    unfinished table made by the same model, layers, images and batch size, recording continues from where it
+    stopped; a finished one is returned as it is; anything else raises ``ValueError``. ``max_batches`` stops
+    after that many batches (the table stays resumable), e.g. to record in portions.
+    """
+    path = Path(path)
+    names = resolve_layers(model, layers)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    try:
+        n_images = len(images)
+    except TypeError as err:
+        raise ValueError("images must have a length (nets.ImageData, ImageFolder or a tensor)") from err
+    if isinstance(images, torch.Tensor):
+        raise ValueError("a recorded table needs labels: pass nets.ImageData, ImageFolder or (x, y) batches")
+    ident = model_info if model_info is not None else model_identity(model)
+    meta = {
+        "format": FORMAT,
+        "layers": _json(list(names)),
+        "modules": _json(names),
+        "model": _json(ident),
+        "source": _json(_source_info(images)),
+        "batch_size": batch_size,
+        "correct_only": bool(correct_only),
+        "n_images": n_images,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        with h5py.File(path, "r") as f:
+            old = {k: f.attrs.get(k) for k in meta}
+            done, complete = int(f.attrs.get("images_done", 0)), bool(f.attrs.get("complete", False))
+        diff = [k for k in meta if _attr(old[k]) != _attr(meta[k])]
+        if diff:
+            raise ValueError(
+                f"{path} already holds a table made differently ({', '.join(diff)} differ); "
+                "use another path or delete it to record afresh"
+            )
+        if complete:
+            return path
+    else:
+        done = 0
+    files = images.file_names() if hasattr(images, "file_names") else None
+
+    with h5py.File(path, "a", rdcc_nbytes=64 * 2**20, rdcc_nslots=100_003) as f:
+        if "labels" not in f:
+            for k, v in meta.items():
+                f.attrs[k] = v
+            f.attrs["images_done"], f.attrs["n_rows"], f.attrs["complete"] = 0, 0, False
+            f.attrs["n_correct"] = 0
+            int_chunks = (max(chunk_rows, 1024),)
+            for key in ("labels", "predictions", "ids"):
+                f.create_dataset(key, shape=(0,), maxshape=(None,), dtype="int64", chunks=int_chunks)
+            if files is not None:
+                f.create_dataset("files", shape=(0,), maxshape=(None,), dtype=h5py.string_dtype(),
+                                 chunks=int_chunks)
+            f.create_group("acts")
+        n_rows = int(f.attrs["n_rows"])
+        # rows beyond the last committed block belong to an interrupted write: drop them
+        for key in ("labels", "predictions", "ids", "files"):
+            if key in f:
+                f[key].resize((n_rows,))
+        for name in list(f["acts"]):
+            f["acts"][name].resize((n_rows, f["acts"][name].shape[1]))
+
+        buf: dict[str, list] = {}
+        pending_done = done
+
+        def flush() -> None:
+            nonlocal n_rows, buf
+            rows = sum(len(x) for x in buf.get("labels", []))
+            if rows:
+                for key, parts in buf.items():
+                    block = np.concatenate(parts)
+                    if key.startswith("acts/") and key not in f:
+                        u = block.shape[1]
+                        f.create_dataset(key, shape=(0, u), maxshape=(None, u), dtype="float32",
+                                         chunks=(chunk_rows, max(1, min(chunk_units, u))))
+                    ds = f[key]
+                    ds.resize((n_rows + rows, *ds.shape[1:]))
+                    ds[n_rows : n_rows + rows] = block
+                n_rows += rows
+            f.attrs["n_rows"] = n_rows
+            f.attrs["images_done"] = pending_done
+            f.attrs["n_correct"] = int(f.attrs["n_correct"]) + int(pending_correct[0])
+            pending_correct[0] = 0
+            f.flush()
+            buf = {}
+
+        pending_correct = [0]
+        bar = tqdm(total=n_images, initial=done, desc=f"recording {path.name}", unit="img", disable=not progress,
+                   leave=False)
+        for b, (acts, pred, y, ids) in enumerate(iter_activations(model, list(names), images, batch_size, device,
+                                                                  start=done)):
+            if max_batches is not None and b >= max_batches:
+                break
+            if y is None:
+                raise ValueError("the images carry no labels; a recorded table needs them")
+            y = y.to(torch.int64)
+            ok = pred == y
+            keep = ok if correct_only else torch.ones_like(ok)
+            part = {"labels": y[keep].numpy(), "predictions": pred[keep].numpy(), "ids": ids[keep].numpy()}
+            if files is not None:
+                part["files"] = np.asarray([files[i] for i in ids[keep].tolist()], dtype=object)
+            for name, a in acts.items():
+                part[f"acts/{name}"] = a[keep].numpy()
+            for key, v in part.items():
+                buf.setdefault(key, []).append(v)
+            pending_done += len(y)
+            pending_correct[0] += int(ok.sum())
+            bar.update(len(y))
+            if sum(len(x) for x in buf["labels"]) >= chunk_rows:
+                flush()
+        flush()
+        bar.close()
+        if pending_done >= n_images:
+            f.attrs["complete"] = True
+    return path
+
+
+def _attr(v):
+    """Attribute values compared across numpy/python types."""
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def read_table(path: str | Path) -> dict:
+    """A table's metadata (layers, model, source, rows, completeness) without reading its activations."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"activation table {path} does not exist")
+    with h5py.File(path, "r") as f:
+        if _attr(f.attrs.get("format")) != FORMAT:
+            raise ValueError(f"{path} is not a localcodes activation table (format {f.attrs.get('format')!r})")
+        out = {k: _attr(v) for k, v in f.attrs.items()}
+        for k in ("layers", "modules", "model", "source"):
+            out[k] = json.loads(out[k])
+        out["units"] = {name: int(f["acts"][name].shape[1]) for name in f["acts"]}
+    return out
+
+
+def measure_table(
+    path: str | Path,
+    layers: list[str] | None = None,
+    k: int = 100,
+    pooling: str = "classes",
+    device=None,
+    batch_rows: int | None = None,
+    progress: bool = True,
+) -> dict[str, tuple]:
+    """Unit tables and local codes of every (or the named) layer of an HDF5 table, in one streaming pass.
+
+    Returns {layer: (unit_table DataFrame, local_codes DataFrame)}. Rows are read in bands of ``batch_rows``
+    (default: one chunk band) over all units of the chosen layers, so memory stays at a band plus the
+    accumulators' state whatever the table's size.
+    """
+    meta = read_table(path)
+    available = [name for name in meta["layers"] if name in meta["units"]]
+    layers = available if layers is None else list(layers)
+    for name in layers:
+        if name not in meta["units"]:
+            raise ValueError(f"layer {name!r} is not in {path}; it holds {available}")
+    if not meta.get("complete", False):
+        print(f"warning: {path} is unfinished ({meta['images_done']} of {meta['n_images']} images recorded)",
+              file=sys.stderr)
+    with h5py.File(path, "r", rdcc_nbytes=64 * 2**20) as f:
+        labels_ds = f["labels"]
+        n = labels_ds.shape[0]
+        for name in layers:
+            rows = f["acts"][name].shape[0]
+            if rows != n:
+                raise ValueError(f"{path}: layer {name!r} has {rows} rows but the table has {n} labels")
+        if n == 0:
+            raise ValueError(f"{path} holds no rows (no correctly classified images were recorded)")
+        if batch_rows is None:  # whole chunk bands, about 2**24 values (128 MiB in float64) per band
+            chunk = f["acts"][layers[0]].chunks[0]
+            total_units = sum(f["acts"][name].shape[1] for name in layers)
+            batch_rows = max(1, 2**24 // (total_units * chunk)) * chunk
+        step = batch_rows
+        accs = {name: SelectivityAccumulator(k=k, pooling=pooling, device=device) for name in layers}
+        for i in tqdm(range(0, n, step), desc=f"measuring {Path(path).name}", disable=not progress, leave=False):
+            y = labels_ds[i : i + step]
+            for name in layers:
+                accs[name].update(f["acts"][name][i : i + step], y)
+    return {name: (acc.unit_table(), acc.local_codes()) for name, acc in accs.items()}
+
+
+def read_units(path: str | Path, layer: str, units=None) -> tuple[np.ndarray, np.ndarray]:
+    """Activations of some units of one layer over all rows (the tall chunks make this cheap) and the labels."""
+    meta = read_table(path)
+    if layer not in meta["units"]:
+        raise ValueError(f"layer {layer!r} is not in {path}; it holds {list(meta['units'])}")
+    with h5py.File(path, "r") as f:
+        ds = f["acts"][layer]
+        if units is None:
+            acts = ds[:]
+        else:
+            units = np.asarray(units, dtype=np.int64)
+            bad = units[(units < 0) | (units >= ds.shape[1])]
+            if bad.size:
+                raise ValueError(f"units {bad.tolist()} out of range 0..{ds.shape[1] - 1} for layer {layer!r}")
+            uniq, inverse = np.unique(units, return_inverse=True)  # h5py reads increasing, unique columns
+            acts = ds[:, uniq][:, inverse]
+        return acts, f["labels"][:]
+
+
+
+def synthetic_table(path: str | Path, rows: int, units: int, classes: int = 1000, seed: int = 0,
+                    chunk_rows: int = 2048, chunk_units: int = 64, progress: bool = True) -> Path:
+    """Write a synthetic layer (ReLU-like: mostly zero, exponential when active, each unit preferring a class)
+    as an activation table, block by block (never all in memory). Reused if it already exists."""
+    path = Path(path)
+    want = {"rows": rows, "units": units, "classes": classes, "seed": seed}
+    if path.exists():
+        try:
+            meta = read_table(path)
+            if meta.get("complete") and json.loads(meta["source"].get("synthetic", "{}")) == want:
+                return path
+        except (ValueError, OSError, KeyError):
+            pass
+    gen = torch.Generator().manual_seed(seed)
+    pref = torch.randint(0, classes, (units,), generator=gen)
+    with store.atomic_path(path) as tmp, h5py.File(tmp, "w", rdcc_nbytes=64 * 2**20) as f:
+        f.attrs.update({"format": FORMAT, "layers": _json(["synthetic"]), "modules": _json({}),
+                        "model": _json({"architecture": "none (synthetic table)"}),
+                        "source": _json({"synthetic": _json(want)}), "batch_size": chunk_rows,
+                        "correct_only": True, "n_images": rows, "images_done": rows, "n_rows": rows,
+                        "n_correct": rows, "complete": True})
+        lab = f.create_dataset("labels", shape=(rows,), dtype="int64", chunks=(max(chunk_rows, 1024),))
+        f.create_dataset("predictions", data=np.zeros(0, dtype=np.int64), maxshape=(None,))
+        ds = f.create_group("acts").create_dataset("synthetic", shape=(rows, units), dtype="float32",
+                                                   chunks=(chunk_rows, min(chunk_units, units)))
+        for i in tqdm(range(0, rows, chunk_rows), desc="writing synthetic table", disable=not progress, leave=False):
+            b = min(chunk_rows, rows - i)
+            y = torch.randint(0, classes, (b,), generator=gen)
+            is_pref = y[:, None] == pref[None, :]
+            active = torch.rand(b, units, generator=gen) < torch.where(is_pref, 0.6, 0.15)
+            val = torch.empty(b, units).exponential_(1.0, generator=gen) + torch.where(is_pref, 1.0, 0.0)
+            ds[i : i + b] = (active * val).numpy()
+            lab[i : i + b] = y.numpy()
+    return path
