@@ -68,50 +68,30 @@ CHOICES = {"split": ["train", "test"]}
 # %%
 import time
 
-import altair as alt
 import numpy as np
-import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import book, record, store, charts
-from localcodes import selectivity as S
-from localcodes.synthetic import A4_EXPECTED, synthetic_units
+from localcodes import book, charts
+from localcodes.charts import alexnet as ax_charts
+from localcodes.experiments import alexnet as X
 
 P = book.settings(PRESETS, scale, layers=layers, k=k, k_alt=k_alt, split=split, weights=weights,
                   image_folder=image_folder, input_size=input_size, points_per_class=points_per_class, seed=seed)
 charts.setup()
 start = time.perf_counter()
-D = record.alexnet_tables(P.scale, P.layers, ks=(P.k, P.k_alt), split=P.split, weights=P.weights,
-                          image_folder=P.image_folder, input_size=P.input_size, progress=False)
-info, meta, labels = D["info"], D["meta"], D["labels"]
+D = X.alexnet_tables(P.scale, P.layers, ks=(P.k, P.k_alt), split=P.split, weights=P.weights,
+                     image_folder=P.image_folder, input_size=P.input_size, progress=False)
+meta, labels, class_names = D["meta"], D["labels"], D["class_names"]
 T = D["tables"][P.k]
-class_names = D["class_names"]
-n_classes = len(class_names)
 print(f"activation table ready in {time.perf_counter() - start:.1f} s: {D['path'].name}")
 
 # %% [markdown]
 # ## The network, the images and the activation table
 
 # %%
-real = P.weights is not None
-rows = {
-    "network": "AlexNet (torchvision layout), weights " + str(info.get("weights")) if real else
-    f"AlexNet architecture, width x{meta['model'].get('width')} ({meta['model']['parameters']:,} parameters), "
-    f"trained here ({info['train_time_s']:.0f} s)",
-    "data set": f"{info['dataset']} — {info['source']}",
-    "classes": n_classes,
-    "input": f"{info['input_size']} x {info['input_size']} px" + ("" if real else ", grey, bilinear resize"),
-    "test accuracy": "—" if real else f"{info['test_accuracy']:.1%} on {info['n_test']:,} test images",
-    "recorded images": f"{meta['n_images']:,} ({P.split if not real else 'folder'})",
-    "correctly classified (kept)": f"{meta['n_rows']:,} ({meta['n_rows'] / meta['n_images']:.1%})",
-    "units per layer": ", ".join(f"{name} {u}" for name, u in meta["units"].items()),
-}
-display(pd.DataFrame({"": list(rows.values())}, index=list(rows)))
-display(Markdown(
-    f"Paper 001 recorded **721,536** correctly classified ImageNet images (about 720 per class) on Caffe's AlexNet "
-    f"with 1000 classes and 256 / 4096 / 4096 / 1000 / 1000 units; here the table holds **{meta['n_rows']:,}** "
-    f"images of **{n_classes}** classes (about {meta['n_rows'] // n_classes:,} per class)."
-))
+network, note = X.network_summary(D, P.split, real=P.weights is not None)
+display(network)
+display(Markdown(note))
 
 # %% [markdown]
 # ## How selective are the layers? (paper 001, Fig. 2 and Table A2)
@@ -121,41 +101,11 @@ display(Markdown(
 # (Table A2). Choose the measure in the dropdown.
 
 # %%
-MEASURES = {"top-class selectivity": "top_class_selectivity", "precision": "precision", "CCMAS": "ccmas"}
-long = pd.concat(
-    [T[name].reset_index().assign(layer=name) for name in P.layers], ignore_index=True
-).melt(id_vars=["layer", "unit"], value_vars=list(MEASURES.values()), var_name="col", value_name="value")
-long["measure"] = long["col"].map({v: k_ for k_, v in MEASURES.items()})
-long = long.dropna(subset=["value"])
-paper_means = S.PAPER001_TABLE_A2.reset_index().melt(id_vars="layer", var_name="col", value_name="value")
-paper_means = paper_means[paper_means["col"].isin(MEASURES.values())].copy()
-pct = paper_means["col"].isin(["precision", "top_class_selectivity"])
-paper_means.loc[pct, "value"] /= 100
-paper_means["measure"] = paper_means["col"].map({v: k_ for k_, v in MEASURES.items()})
-paper_means = paper_means[paper_means["layer"].isin(P.layers)]
-
-pick = alt.param(name="measure", value="top-class selectivity",
-                 bind=alt.binding_select(options=list(MEASURES), name="measure "))
-x = alt.X("layer:N", sort=list(P.layers), title=None)
-boxes = alt.Chart(long[["layer", "measure", "value"]]).mark_boxplot(extent="min-max", size=28, opacity=0.6).encode(
-    x=x, y=alt.Y("value:Q", title="score"), color=alt.Color("layer:N", legend=None, sort=list(P.layers)))
-means = alt.Chart(long[["layer", "measure", "value"]]).mark_point(shape="diamond", size=90, filled=True,
-                                                                 color="black").encode(
-    x=x, y="mean(value):Q", tooltip=["layer:N", alt.Tooltip("mean(value):Q", title="mean (ours)", format=".4f")])
-paper_tick = alt.Chart(paper_means).mark_tick(color="red", thickness=3, size=34).encode(
-    x=x, y="value:Q", tooltip=["layer:N", alt.Tooltip("value:Q", title="mean (paper 001)", format=".4f")])
-fig2 = (alt.layer(boxes, means, paper_tick).transform_filter("datum.measure == measure").add_params(pick)
-        .properties(width=420, height=260, title="Selectivity per layer (ours: boxes and diamonds; paper: red)"))
-fig2
+ax_charts.layer_measures(X.measures_long(T, P.layers), X.paper_means_long(P.layers), P.layers, list(X.MEASURES))
 
 # %%
-ours_a2 = S.layer_means(T, labels)
-paper_a2 = S.PAPER001_TABLE_A2.reindex(P.layers)
-cols = ["ccmas", "ccmas_minmax", "precision", "top_cluster_size", "top_class_selectivity"]
-a2 = pd.concat({"ours": ours_a2[cols], "paper 001": paper_a2[cols]}, axis=1).swaplevel(axis=1)[cols]
-display(Markdown("**Table A2 — layer means** (precision and top-class selectivity in %; `ccmas_minmax` is the "
-                 "min-max normalised CCMAS, the paper's CCMASN; dead units — NaN CCMAS — left out of the CCMAS "
-                 "means: " + ", ".join(f"{n} {int(v)}" for n, v in ours_a2["dead units"].items()) + ")"))
+a2, caption = X.table_a2(T, labels, P.layers)
+display(Markdown(caption))
 display(a2.round(3))
 
 # %% [markdown]
@@ -166,17 +116,13 @@ display(a2.round(3))
 # selectivity, beside the paper's AlexNet figures.
 
 # %%
-ours_t1 = S.threshold_shares(T)
-t1 = pd.concat({"ours": ours_t1, "paper 001": S.PAPER001_TABLE1.reindex(P.layers)}, axis=1)
-t1 = t1.swaplevel(axis=1)[list(ours_t1.columns)]
-t1.round(1)
+X.table_1(T, P.layers).round(1)
 
 # %% [markdown]
 # Precision with k = 100 (the paper's choice) and with k = 60 (Zhou et al.'s), layer means in %:
 
 # %%
-pd.DataFrame({f"precision@{kk} (%)": {name: 100 * D["tables"][kk][name]["precision"].mean() for name in P.layers}
-              for kk in (P.k, P.k_alt)}).round(2)
+X.precision_by_k(D["tables"], P.layers, (P.k, P.k_alt)).round(2)
 
 # %% [markdown]
 # ## Local codes
@@ -185,13 +131,7 @@ pd.DataFrame({f"precision@{kk} (%)": {name: 100 * D["tables"][kk][name]["precisi
 # disjoint from all other classes, and how many units carry at least one:
 
 # %%
-lc = pd.DataFrame({
-    name: {"on codes": int((D["codes"][name]["kind"] == "on").sum()),
-           "off codes": int((D["codes"][name]["kind"] == "off").sum()),
-           "units with a local code": D["codes"][name]["unit"].nunique(),
-           "units": meta["units"][name]} for name in P.layers}).T
-lc["share of units (%)"] = (100 * lc["units with a local code"] / lc["units"]).round(2)
-lc
+X.local_code_counts(D["codes"], meta["units"], P.layers)
 
 # %% [markdown]
 # ## The extreme units (paper 001, Table A1)
@@ -201,12 +141,8 @@ lc
 # above every image of every other class.
 
 # %%
-ext = S.extreme_units(T, labels)
-for col in ("top_class", "precision_class", "ccmas_class", "ccmas2_class"):
-    ext[col] = ext[col].astype(int).map(lambda c: class_names[c])
-show = ["criterion", "name", "ccmas", "ccmas_minmax", "precision", "precision_class", "top_cluster_size",
-        "top_class_selectivity", "top_class", "ccmas_class"]
-ext[show].round(4)
+ext = X.named_extreme_units(T, labels, class_names)
+ext[X.EXTREME_COLUMNS].round(4)
 
 # %% [markdown]
 # The paper's Table A1 for comparison (AlexNet on ImageNet):
@@ -239,19 +175,9 @@ ext[show].round(4)
 # overlaps stay visible).
 
 # %%
-cols, names = [], []
-blocks, tables = [], []
-for name in P.layers:
-    chosen = ext[ext["layer"] == name].drop_duplicates("unit")
-    units = chosen["unit"].astype(int).tolist()
-    acts_l, _ = record.read_units(D["path"], name, units)
-    blocks.append(acts_l)
-    tables.append(T[name].loc[units])
-    names += [f"{name}.{u} ({c})" for u, c in zip(units, chosen["criterion"], strict=True)]
-jit_acts = np.concatenate(blocks, axis=1)
-jit_table = pd.concat(tables, ignore_index=True)
-charts.jitterplot(jit_acts, labels, unit_names=names, class_names=class_names, table=jit_table, k=P.k,
-               max_points_per_class=P.points_per_class, seed=P.seed, title="extreme units")
+jit_acts, jit_names, jit_table = X.extreme_unit_activations(D["path"], T, ext, P.layers)
+charts.jitterplot(jit_acts, labels, unit_names=jit_names, class_names=class_names, table=jit_table, k=P.k,
+                  max_points_per_class=P.points_per_class, seed=P.seed, title="extreme units")
 
 # %% [markdown]
 # ## CCMAS against CCMAS_2 (paper 001, Fig. 5)
@@ -261,25 +187,10 @@ charts.jitterplot(jit_acts, labels, unit_names=names, class_names=class_names, t
 # Each point is a unit; points near the diagonal are as "selective" for a second class as for the first.
 
 # %%
-cc = pd.concat([T[name][["ccmas", "ccmas2"]].assign(layer=name) for name in P.layers]).dropna()
-cc = cc.reset_index()
-choose_layer = alt.param(name="layer", value=P.layers[0],
-                         bind=alt.binding_select(options=list(P.layers), name="layer "))
-lim = [float(min(cc[["ccmas", "ccmas2"]].min().min(), 0)), float(max(cc[["ccmas", "ccmas2"]].max().max(), 1))]
-diag = alt.Chart(pd.DataFrame({"v": lim})).mark_line(color="grey", strokeDash=[4, 4]).encode(x="v:Q", y="v:Q")
-pts = alt.Chart(cc).mark_circle(size=22, opacity=0.6).encode(
-    x=alt.X("ccmas:Q", title="CCMAS (class with the highest mean)"),
-    y=alt.Y("ccmas2:Q", title="CCMAS_2 (class with the second highest mean)"),
-    tooltip=["layer:N", "unit:Q", alt.Tooltip("ccmas:Q", format=".3f"), alt.Tooltip("ccmas2:Q", format=".3f")],
-).transform_filter("datum.layer == layer")
-alt.layer(diag, pts).add_params(choose_layer).properties(width=380, height=320, title="CCMAS vs CCMAS_2")
+ax_charts.ccmas_vs_ccmas2(X.ccmas_pairs(T, P.layers), P.layers)
 
 # %%
-gap = pd.DataFrame({name: {"mean CCMAS": T[name]["ccmas"].mean(), "mean CCMAS_2": T[name]["ccmas2"].mean(),
-                           "units with CCMAS_2 > 0.5 (%)": 100 * (T[name]["ccmas2"] > 0.5).mean(),
-                           "units with CCMAS > 1 (%)": 100 * (T[name]["ccmas"] > 1).mean()}
-                    for name in P.layers}).T
-gap.round(3)
+X.ccmas_summary(T, P.layers).round(3)
 
 # %% [markdown]
 # CCMAS above 1 happens only where activations can be negative — fc8 has no ReLU — exactly as paper 001 §3.2
@@ -291,9 +202,7 @@ gap.round(3)
 # 83.5% of fc8 units (chance: 0.1% with 1000 classes). With only 10 classes, chance is 10% here.
 
 # %%
-agree = S.class_agreement(T, n_classes)
-agree["paper 001: TCS class = CCMAS class"] = S.PAPER001_AGREEMENT.reindex(agree.index)
-agree.round(1)
+X.agreement(T, len(class_names)).round(1)
 
 # %% [markdown]
 # ## A high-precision unit up close (paper 001, Fig. 3 and App. A3)
@@ -305,56 +214,17 @@ agree.round(1)
 # lowest top-class selectivity: the most misleading "detector") and look at the same things.
 
 # %%
-hidden = "fc6" if "fc6" in T else P.layers[0]
-cand = T[hidden].reset_index()
-unit = int(cand.sort_values(["precision", "top_class_selectivity", "unit"], ascending=[False, True, True])
-           .iloc[0]["unit"])
-row = T[hidden].loc[unit]
-acts_u, _ = record.read_units(D["path"], hidden, [unit])
-a = acts_u[:, 0].astype(np.float64)
-pc = int(row["precision_class"])
-is_c = labels == pc
-display(Markdown(
-    f"**{hidden}.{unit}**: precision@{P.k} {row['precision']:.0%} for *{class_names[pc]}*, top-class selectivity "
-    f"{row['top_class_selectivity']:.2%} (top class *{class_names[int(row['top_class'])]}*), CCMAS "
-    f"{row['ccmas']:.3f}. Activation exactly 0 for **{(a == 0).mean():.1%}** of all images and "
-    f"**{(a[is_c] == 0).mean():.1%}** of the *{class_names[pc]}* images (paper: 82.8% and 5.8%); mean "
-    f"activation of the class {a[is_c].mean():.3g} ± {a[is_c].std(ddof=1) / np.sqrt(is_c.sum()):.2g} (s.e.)."
-))
-groups = np.where(is_c, class_names[pc], "all other classes")
-charts.histogram(a, groups=groups, bins=40, log=True, x_title="activation",
-              title=f"{hidden}.{unit}: activations of all images (log count)")
+U = X.high_precision_unit(D, T, P.layers)
+display(Markdown(X.high_precision_text(U, class_names, P.k)))
+groups = np.where(U["in_class"], class_names[U["cls"]], "all other classes")
+charts.histogram(U["acts"], groups=groups, bins=40, log=True, x_title="activation",
+                 title=f"{U['layer']}.{U['unit']}: activations of all images (log count)")
 
 # %%
-nz_all = a[a > 0]
-nz_c = a[(a > 0) & is_c]
-fits = pd.concat({"all classes, non-zero": S.fit_exponential_vs_normal(nz_all),
-                  f"{class_names[pc]}, non-zero": S.fit_exponential_vs_normal(nz_c)})
+fits, fitted = X.nonzero_fits(U, class_names)
 display(fits.round(4))
-
-
-def density_chart(v, fit, title):
-    edges = np.histogram_bin_edges(v, bins=40)
-    dens, _ = np.histogram(v, bins=edges, density=True)
-    bars = alt.Chart(pd.DataFrame({"start": edges[:-1], "end": edges[1:], "density": dens})).mark_bar(
-        opacity=0.45, color="grey").encode(x=alt.X("start:Q", title="activation (non-zero)"), x2="end:Q",
-                                           y=alt.Y("density:Q", title="density"))
-    from scipy import stats
-
-    grid = np.linspace(edges[0], edges[-1], 200)
-    curves = pd.concat([
-        pd.DataFrame({"x": grid, "fit": "exponential",
-                      "pdf": stats.expon.pdf(grid, fit.loc["exponential", "loc"], fit.loc["exponential", "scale"])}),
-        pd.DataFrame({"x": grid, "fit": "normal",
-                      "pdf": stats.norm.pdf(grid, fit.loc["normal", "loc"], fit.loc["normal", "scale"])}),
-    ])
-    lines = alt.Chart(curves).mark_line(strokeWidth=2).encode(x="x:Q", y="pdf:Q",
-                                                             color=alt.Color("fit:N", title="fit"))
-    return alt.layer(bars, lines).properties(width=300, height=200, title=title)
-
-
-alt.hconcat(density_chart(nz_all, fits.loc["all classes, non-zero"], "all classes"),
-            density_chart(nz_c, fits.loc[f"{class_names[pc]}, non-zero"], class_names[pc]))
+ax_charts.fit_densities([(fitted[key], fits.loc[key], title)
+                         for key, title in zip(fitted, ["all classes", class_names[U["cls"]]], strict=True)])
 
 # %% [markdown]
 # A lower AIC and a smaller Kolmogorov–Smirnov statistic mean a better fit. Paper 001 found the non-zero
@@ -366,14 +236,11 @@ alt.hconcat(density_chart(nz_all, fits.loc["all classes, non-zero"], "all classe
 # for the network above):
 
 # %%
-s_acts, s_labels, s_names = synthetic_units(10, 100, P.seed)
-s_table = S.unit_table(s_acts, s_labels, k=100)
-s_table.index = s_names
-a4 = s_table.loc[A4_EXPECTED.index, ["ccmas", "precision", "top_class_selectivity"]]
-pd.concat({"ours": a4, "paper 001": A4_EXPECTED}, axis=1).round(3)
+A4 = X.synthetic_a4(P.seed)
+A4["comparison"].round(3)
 
 # %%
-charts.jitterplot(s_acts[:, :3], s_labels, unit_names=s_names[:3], title="paper 001, Fig. A4")
+charts.jitterplot(A4["acts"][:, :3], A4["labels"], unit_names=A4["names"][:3], title="paper 001, Fig. A4")
 
 # %% [markdown]
 # ## Results at the paper's scale
@@ -382,13 +249,10 @@ charts.jitterplot(s_acts[:, :3], s_labels, unit_names=s_names[:3], title="paper 
 # stored in `results/paper/30_alexnet_selectivity/` with their provenance and shown here when present.
 
 # %%
-paper_dir = store.results_dir("paper", record.CHAPTER, create=False)
-stored = sorted(paper_dir.glob("units_*_k100.parquet")) if paper_dir.exists() else []
+stored = X.paper_scale_means()
 if P.scale != "paper" and stored:
-    both = pd.read_parquet(stored[-1])
-    paper_tables = {name: both.loc[name] for name in both.index.get_level_values(0).unique()}
-    display(Markdown(f"**Paper-scale run** (`{stored[-1].name}`): layer means"))
-    display(S.layer_means(paper_tables).round(3))
+    display(Markdown(f"**Paper-scale run** (`{stored[0]}`): layer means"))
+    display(stored[1].round(3))
 else:
     print("no paper-scale results stored" if P.scale != "paper" else "this is the paper-scale run")
 
@@ -401,43 +265,7 @@ else:
 # are computed from this run's tables.
 
 # %%
-hid = [n for n in ("conv5", "fc6", "fc7") if n in T]
-ratio_ours = {n: ours_a2.loc[n, "precision"] / max(ours_a2.loc[n, "top_class_selectivity"], 1e-9) for n in hid}
-ratio_paper = {n: S.PAPER001_TABLE_A2.loc[n, "precision"] / S.PAPER001_TABLE_A2.loc[n, "top_class_selectivity"]
-               for n in hid}
-n_codes = sum(len(D["codes"][n]) for n in P.layers)
-fit_all = fits.loc["all classes, non-zero"]
-fit_c = fits.loc[f"{class_names[pc]}, non-zero"]
-
-
-def better(fit):
-    return "exponential" if fit.loc["exponential", "aic"] < fit.loc["normal", "aic"] else "normal"
-
-
-bullets = [
-    "**Precision and CCMAS against top-class selectivity.** Mean precision is "
-    + ", ".join(f"{ratio_ours[n]:.1f}x" for n in hid) + f" the mean top-class selectivity in {', '.join(hid)} "
-    "here, against " + ", ".join(f"{ratio_paper[n]:.0f}x" for n in hid) + " in the paper: the same direction, "
-    "a smaller factor. With 10 classes the most frequent class among the top 100 images is easily a large share "
-    f"(chance alone is {100 / n_classes:.0f}%, not 0.1%), while with about {meta['n_rows'] // n_classes:,} images "
-    "per class the top cluster must outrank thousands of images of the other classes.",
-    f"**Local codes.** {n_codes} (unit, class) local codes in the recorded layers"
-    + (" — as in the paper, which found none." if n_codes == 0 else
-       " — the paper found none; a small network separating 10 classes, some very distinct, can carry a few."),
-    f"**A high-precision unit.** {hidden}.{unit} has precision {row['precision']:.0%} but top-class selectivity "
-    f"{row['top_class_selectivity']:.1%}, the pattern of the paper's fc6.1199 (95% and 3.5%).",
-    f"**CCMAS above 1** in fc8 for {(T['fc8']['ccmas'] > 1).mean():.0%} of its units (no ReLU, negative "
-    "activations), as paper 001 §3.2 describes; the min-max variant stays in [0, 1]."
-    if "fc8" in T else "fc8 was not recorded.",
-    f"**CCMAS_2** is above 0.5 for {(T[hid[-1]]['ccmas2'] > 0.5).mean():.0%} of {hid[-1]}'s units: a high "
-    "CCMAS for one class does not mean the unit ignores the others.",
-    f"**Distribution of non-zero activations.** By AIC the {better(fit_all)} fits all classes' non-zero "
-    f"activations better (paper: exponential) and the {better(fit_c)} fits the unit's precision class better "
-    "(paper: roughly normal); Kolmogorov–Smirnov statistics are in the table above.",
-    "**Class agreement** between measures is far above the paper's because chance is 10% rather than 0.1% and "
-    "the classes are few and well separated.",
-]
-display(Markdown("\n".join(f"* {b}" for b in bullets)))
+display(Markdown("\n".join(f"* {b}" for b in X.discussion(D, T, P.layers, U, fits))))
 
 # %% [markdown]
 # Run the chapter with `weights=…` and `image_folder=…` (or `localcodes record OUT.h5 --images DIR --weights
