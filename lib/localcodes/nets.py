@@ -15,6 +15,8 @@ on this machine Debian's Fashion-MNIST), caches it under ``results/<scale>/alexn
 from __future__ import annotations
 
 import functools
+import json
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import data, store
+from .store import progress_bar as tqdm
 
 __all__ = [
     "AlexNet",
@@ -266,9 +269,7 @@ def image_data(scale: str, split: str = "train") -> ImageData:
 @functools.lru_cache(maxsize=2)
 def _load(split: str) -> data.Digits:
     """``data.load_digits`` once per process and split (each call may first try, and fail, to download)."""
-    import logging
-
-    import pooch
+    import pooch  # the downloader behind data.load_digits, imported only when images are first loaded
 
     log = pooch.get_logger()  # its "Downloading file …" line would land in every chapter's output
     level = log.level
@@ -320,8 +321,6 @@ def trained_alexnet(scale: str = "book", device=None, retrain: bool = False) -> 
     pool = pool5_size(preset["input_size"])
     model = AlexNet(num_classes=n_classes, in_channels=1, width=preset["width"], pool_size=pool)
     if model_path.exists() and info_path.exists() and not retrain:
-        import json
-
         info = json.loads(info_path.read_text())
         if info.get("preset") == preset and info.get("dataset") == train.name:
             load_weights(model, model_path)
@@ -332,8 +331,6 @@ def trained_alexnet(scale: str = "book", device=None, retrain: bool = False) -> 
     opt = torch.optim.Adam(model.parameters(), lr=preset["lr"])
     gen = torch.Generator().manual_seed(preset["seed"])
     start = time.perf_counter()
-    from .store import progress_bar as tqdm
-
     steps = preset["epochs"] * -(-len(train) // preset["batch_size"])
     with tqdm(total=steps, desc=f"training AlexNet ({scale})", leave=False) as bar:
         for _ in range(preset["epochs"]):
