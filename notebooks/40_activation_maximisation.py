@@ -73,14 +73,11 @@ AFTER = ["30_alexnet_selectivity"]
 # %%
 import time
 
-import altair as alt
-import h5py
-import numpy as np
-import pandas as pd
-import torch
-from IPython.display import HTML, Image, Markdown, display
+from IPython.display import Image, Markdown, display
 
-from localcodes import am, book, nets, rating, record, store, charts
+from localcodes import am, book, charts, nets, rating, store
+from localcodes.charts import am as am_charts
+from localcodes.experiments import am as chapter
 
 P = book.settings(PRESETS, scale, layers=layers, n_units=n_units, n_images=n_images, image_prior=image_prior,
                   generator_k=generator_k, steps=steps, lr=lr, diversity=diversity, latent_l2=latent_l2,
@@ -88,7 +85,7 @@ P = book.settings(PRESETS, scale, layers=layers, n_units=n_units, n_images=n_ima
                   observer_train=observer_train, min_confidence=min_confidence, min_share=min_share,
                   n_lists=n_lists, rater=rater, seed=seed)
 charts.setup()
-folder = store.results_dir(P.scale, "40_activation_maximisation")
+folder = chapter.results_folder(P.scale)
 device = store.pick_device()
 t_start = time.perf_counter()
 
@@ -96,11 +93,7 @@ model, info = nets.trained_alexnet(P.scale, device=device)
 train = nets.image_data(P.scale, "train")
 test = nets.image_data(P.scale, "test")
 class_names = list(info["classes"])
-display(Markdown(
-    f"**Network**: AlexNet architecture (width × {info['width']}, {info['input_size']}-px grey input), trained "
-    f"here on **{train.name}** (source: `{train.source}`; {len(train)} training images), test accuracy "
-    f"{info['test_accuracy']:.1%}. **Device**: {store.device_name(device)}. Scale `{P.scale}`."
-))
+display(Markdown(chapter.network_note(info, train, device, P.scale)))
 
 # %% [markdown]
 # ## The units and their selectivity
@@ -110,29 +103,11 @@ display(Markdown(
 # once (HDF5, resumable) and the measures of the [methods page](methods.md) are computed from it.
 
 # %%
-weights = record.model_identity(model)["weights_sha256"][:12]  # a retrained network gets its own table
-table_path = folder / f"acts_test-{weights}-{'_'.join(P.layers)}.h5"
-record.record(model, P.layers, test, table_path, device=device, progress=False)
-measures = record.measure_table(table_path, P.layers, k=100, progress=False)
-units_all = pd.concat({layer: measures[layer][0] for layer in P.layers}, names=["layer", "unit"])
-meta = record.read_table(table_path)
-
-rng = np.random.default_rng(P.seed)
-chosen = {}
-for layer in P.layers:
-    n_layer = meta["units"][layer]
-    chosen[layer] = sorted(rng.choice(n_layer, min(P.n_units, n_layer), replace=False).tolist())
-display(Markdown(
-    f"{meta['n_rows']} of {meta['n_images']} test images are classified correctly. Units per layer: "
-    + ", ".join(f"{layer} {meta['units'][layer]}" for layer in P.layers)
-    + f". Visualised here (a seeded random sample, like the paper's 2048 of fc6's 4096): "
-    + ", ".join(f"{layer} {len(u)}" for layer, u in chosen.items()) + "."
-))
-summary = units_all.groupby(level="layer", sort=False).agg(
-    mean_top_class_selectivity=("top_class_selectivity", "mean"),
-    max_top_class_selectivity=("top_class_selectivity", "max"),
-    mean_precision=("precision", "mean"), mean_ccmas=("ccmas", "mean"))
-summary.round(3)
+# a retrained network gets its own activation table
+table_path, units_all, meta = chapter.selectivity_units(model, P.layers, test, folder, device)
+chosen = chapter.choose_units(meta, P.layers, P.n_units, P.seed)
+display(Markdown(chapter.units_note(meta, P.layers, chosen)))
+chapter.layer_summary(units_all).round(3)
 
 # %% [markdown]
 # ## Activation maximisation
@@ -156,14 +131,10 @@ summary.round(3)
 # batches of a few hundred images.
 
 # %%
-cfg = am.AMConfig(size=info["input_size"], prior=P.image_prior, param_size=int(train.raw.shape[-1]), channels=1,
-                  mean=train.mean, std=train.std, steps=P.steps, lr=P.lr, diversity=P.diversity,
-                  latent_l2=P.latent_l2, fill=0.0)
-generator = None
-if P.image_prior == "generator":
-    generator = am.fit_linear_generator(train.raw, k=P.generator_k, seed=P.seed)
-    display(Markdown(f"PCA generator: {P.generator_k} components hold {generator.explained:.0%} of the "
-                     f"training images' pixel variance."))
+cfg = chapter.am_config(info, train, P)
+generator, generator_note = chapter.fit_generator(train, P)
+if generator_note:
+    display(Markdown(generator_note))
 t_am = time.perf_counter()
 panels, am_images = am.make_panels(model, chosen, P.n_images, cfg, folder, seed=P.seed,
                                    modules=nets.ALEXNET_LAYERS, device=device, progress=False,
@@ -171,28 +142,8 @@ panels, am_images = am.make_panels(model, chosen, P.n_images, cfg, folder, seed=
 t_am = time.perf_counter() - t_am
 
 # the units' activations over the correctly classified test images, for comparison
-with h5py.File(table_path, "r") as f:
-    data_stats = pd.concat([
-        pd.DataFrame({"layer": layer, "unit": chosen[layer],
-                      "data_mean": f["acts"][layer][:, chosen[layer]].mean(0),
-                      "data_sd": f["acts"][layer][:, chosen[layer]].std(0),
-                      "data_max": f["acts"][layer][:, chosen[layer]].max(0)})
-        for layer in P.layers])
-panels = panels.merge(data_stats, on=["layer", "unit"])
-panels["z"] = (panels.am_mean - panels.data_mean) / panels.data_sd.where(panels.data_sd > 0)
-effect = panels.groupby("layer", sort=False).agg(
-    units=("unit", "size"),
-    z_median=("z", "median"),
-    mean_beats_data=("am_mean", lambda v: float((v > panels.loc[v.index, "data_max"]).mean())),
-    all_beat_data=("am_min", lambda v: float((v > panels.loc[v.index, "data_max"]).mean())),
-).rename(columns={
-    "z_median": "AM activation: SDs above the data mean (median over units)",
-    "mean_beats_data": "share of units whose mean AM activation beats every test image",
-    "all_beat_data": "share of units whose every AM image beats every test image",
-})
-display(Markdown(
-    f"{len(panels)} units × {P.n_images} images × {P.steps} steps in {t_am:.1f} s (0 s when cached). "
-    "How far AM drives the units, measured the paper's way (after the ReLU; a filter's spatial maximum):"))
+panels, effect = chapter.am_effect(panels, table_path, chosen, P.layers)
+display(Markdown(chapter.effect_note(len(panels), P.n_images, P.steps, t_am)))
 effect.round(2)
 
 # %% [markdown]
@@ -213,14 +164,8 @@ units_chosen = units_all.loc[[(layer, u) for layer in P.layers for u in chosen[l
 
 
 def show_panel(layer, unit, note=""):
-    row = units_all.loc[(layer, unit)]
-    display(Markdown(
-        f"**{layer}.{unit}** — top class *{class_names[int(row.top_class)]}* (top-class selectivity "
-        f"{row.top_class_selectivity:.1%}), CCMAS class *{class_names[int(row.ccmas_class)]}* (CCMAS "
-        f"{row.ccmas:.2f}), precision@100 {row.precision:.0%}{note}"))
-    # JPEG keeps the page light; the PNG files the raters see are lossless
-    display(Image(data=am.panel_bytes(am_images[(layer, unit)], nrow=max(1, int(np.sqrt(P.n_images))),
-                                      fmt="jpeg"), format="jpeg"))
+    display(Markdown(chapter.panel_caption(units_all, class_names, layer, unit, note)))
+    display(Image(data=chapter.panel_jpeg(am_images[(layer, unit)], P.n_images), format="jpeg"))
 
 
 for layer in P.layers:
@@ -271,18 +216,15 @@ else:
 # the data set's objects to an independent classifier" — the paper's question, in a narrower world.
 
 # %%
-n_obs = min(P.observer_train, len(train))
-pick = torch.from_numpy(np.sort(np.random.default_rng(P.seed).choice(len(train), n_obs, replace=False)))
+obs_images, obs_labels = chapter.observer_training_set(train, P.observer_train, P.seed)
 observers, observer_table = rating.train_observers(
-    train.raw[pick], train.labels[pick], per_arch=P.observers_per_arch, epochs=P.observer_epochs, seed=P.seed,
+    obs_images, obs_labels, per_arch=P.observers_per_arch, epochs=P.observer_epochs, seed=P.seed,
     device=device, test=(test.raw, test.labels), cache_dir=folder / "observers", progress=False)
 answers = rating.observer_ratings(observers, am_images, class_names,
                                   panel_ids={(r.layer, r.unit): r.panel for r in panels.itertuples()},
                                   min_confidence=P.min_confidence, min_share=P.min_share)
 new = store.add_many(answers)
-display(Markdown(f"{len(observer_table)} observers, test accuracy "
-                 f"{observer_table.test_accuracy.min():.1%}–{observer_table.test_accuracy.max():.1%}; "
-                 f"{new} new answers stored ({store.count('observer')} observer answers in the store)."))
+display(Markdown(chapter.observers_note(observer_table, new, store.count("observer"))))
 observer_table.round(3)
 
 # %% [markdown]
@@ -299,42 +241,15 @@ observer_table.round(3)
 #   top class or its CCMAS class.
 
 # %%
-current = set(panels["panel"])
-ratings_obs = store.frame("observer")
-ratings_obs = ratings_obs[ratings_obs["panel"].isin(current)]
+ratings_obs = chapter.chapter_ratings(store, "observer", panels)
 units_for_table = units_chosen.reset_index()
 ours = rating.table2(ratings_obs, units_for_table, class_names=class_names)
-
-
-def fmt(t):
-    cols = {"yes_share": "yes answers", "consistent_share": "units ≥ 80% yes", "agreement": "agreement among raters",
-            "top_class_overlap": "overlap with top class", "ccmas_overlap": "overlap with CCMAS class"}
-    out = pd.DataFrame(index=t.index)
-    out["answers"] = t["n_judgments"].astype(int)
-    out["units"] = t["n_units"].astype(int)
-    for c, name in cols.items():
-        out[name] = [("–" if np.isnan(v) else f"{v:.1f}%" + ("" if np.isnan(e) else f" ± {e:.1f}"))
-                     for v, e in zip(t[c], t[c + "_se"], strict=True)]
-    return out
-
-
-both = pd.concat({"paper 001 — 333 people, AlexNet on ImageNet": fmt(rating.PAPER_TABLE2),
-                  f"here — {len(observer_table)} observers, AlexNet on {train.name}": fmt(ours)})
-display(both)
-lines = []
-for layer, r in ours.iterrows():
-    line = (f"* **{layer}**: {r.yes_share:.0f}% of the answers were \"yes\"; {r.consistent_share:.0f}% of the "
-            f"{int(r.n_units)} units were consistently interpretable (≥ 80% \"yes\")")
-    if r.n_consistent:
-        line += (f"; for {r.top_class_overlap:.0f}% of those the agreed object was the unit's top class, for "
-                 f"{r.ccmas_overlap:.0f}% its CCMAS class")
-    lines.append(line + ".")
-display(Markdown("In words, for this network and these observers:\n\n" + "\n".join(lines)))
-humans = store.frame("human")
-humans = humans[humans["panel"].isin(current)]
+display(chapter.table2_comparison(ours, len(observer_table), train.name))
+display(Markdown(chapter.table2_words(ours)))
+humans = chapter.chapter_ratings(store, "human", panels)
 if len(humans):
     display(Markdown(f"And from the {humans.rater.nunique()} human rater(s) who rated these panels live:"))
-    display(fmt(rating.table2(humans, units_for_table, class_names=class_names)))
+    display(chapter.format_table2(rating.table2(humans, units_for_table, class_names=class_names)))
 
 # %% [markdown]
 # ## Are interpretable units selective?
@@ -348,40 +263,18 @@ if len(humans):
 summ = rating.unit_summary(ratings_obs)
 sel = rating.interpretable_selectivity(summ, units_for_table)
 display(sel.round(3))
-hidden = [layer for layer in sel.index if layer != "fc8" and sel.loc[layer, "n_interpretable"] > 0]
-if hidden:
-    display(Markdown("Top-class selectivity of the interpretable hidden units: " + "; ".join(
-        f"{layer}: median {sel.loc[layer, 'median_interpretable']:.1%} (all visualised units: "
-        f"{sel.loc[layer, 'median_all']:.1%}), highest {sel.loc[layer, 'max_interpretable']:.1%}"
-        for layer in hidden) + ". Paper 001 found every interpretable hidden unit below 10%."))
-per_unit = summ.join(units_chosen, how="inner").reset_index()
-per_unit["unit name"] = per_unit["layer"] + "." + per_unit["unit"].astype(str)
-per_unit["top class"] = [class_names[int(c)] for c in per_unit["top_class"]]
-per_unit["object"] = per_unit["object"].fillna("–")
-long = per_unit.melt(id_vars=["unit name", "layer", "yes_share", "object", "top class"],
-                     value_vars=["top_class_selectivity", "precision", "ccmas"], var_name="measure",
-                     value_name="value")
-pick_measure = alt.param(name="measure", value="top_class_selectivity",
-                         bind=alt.binding_select(options=["top_class_selectivity", "precision", "ccmas"],
-                                                 name="selectivity measure "))
-alt.Chart(long, width=420, height=260, title="Interpretability (observer panel) vs selectivity").mark_circle(
-    size=70, opacity=0.8).encode(
-    x=alt.X("value:Q", title="selectivity"), y=alt.Y("yes_share:Q", title="share of 'yes' answers"),
-    color=alt.Color("layer:N"), tooltip=["unit name", "layer", "value", "yes_share", "object", "top class"],
-).add_params(pick_measure).transform_filter("datum.measure == measure")
+selectivity_note = chapter.interpretable_note(sel)
+if selectivity_note:
+    display(Markdown(selectivity_note))
+per_unit = chapter.per_unit_table(summ, units_chosen, class_names)
+am_charts.interpretability_chart(per_unit)
 
 # %% [markdown]
 # The panels the observers agreed on most and least, one of each per layer (compare paper 001's Fig. 6):
 
 # %%
-for layer in P.layers:
-    s = per_unit[per_unit["layer"] == layer].sort_values(["yes_share", "agreement"], ascending=False)
-    if len(s) == 0:
-        continue
-    top, bottom = s.iloc[0], s.iloc[-1]
-    show_panel(layer, int(top.unit), f"; observers: {top.yes_share:.0%} yes, object *{top.object}*")
-    if bottom.unit != top.unit:
-        show_panel(layer, int(bottom.unit), f"; observers: {bottom.yes_share:.0%} yes")
+for layer, unit, note in chapter.extreme_panels(per_unit, P.layers):
+    show_panel(layer, unit, note)
 
 # %% [markdown]
 # ## What differs from the paper, and what does not
