@@ -56,17 +56,18 @@ PRESETS = {
 # %%
 import time
 
-import altair as alt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import book, codes, paper000, charts
+from localcodes import book, charts, codes
+from localcodes.charts import paper000 as lc_charts
+from localcodes.experiments import paper000 as P000
 
 P = book.settings(PRESETS, scale, widths=widths, n_per_class=n_per_class, repeats=repeats, epochs=epochs, lr=lr,
                   quirk_widths=quirk_widths, example_widths=example_widths, seed=seed)
 charts.setup()
 pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
-paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
+P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "10_hidden_size_and_data"
 TRAINING = {"optimizer": "sgd", "lr": P.lr, "batch_size": 32, "epochs": P.epochs, "seed": P.seed}
 display(Markdown(
@@ -80,7 +81,7 @@ display(Markdown(
 # network on a CPU. At the `book` scale we keep everything else (sigmoid units, binary cross-entropy, batch 32,
 # U(−0.05, 0.05) initial weights, no softmax) and train with SGD at **lr 2.0 for 225 epochs** — the same product of
 # learning rate and epochs (2.0 × 225 = 0.01 × 45,000), i.e. about the same "training time" in 200× larger steps
-# (`localcodes.train.BOOK_DEFAULTS` explains the choice) — with three repeats and a few hidden sizes. Counts are
+# (`localcodes.engine.BOOK_DEFAULTS` explains the choice) — with three repeats and a few hidden sizes. Counts are
 # therefore not comparable number for number; the shapes of the curves are what we compare. The `paper` scale
 # (`localcodes run 10_hidden_size_and_data --scale paper`, meant for a GPU) uses the paper's settings.
 
@@ -96,13 +97,7 @@ standard = codes.prototype_code(n_per_class=P.n_per_class[-1], seed=P.seed)
 within, between = codes.class_distances(standard)
 display(Markdown(f"Mean Hamming distance within a class: **{within:.1f}** bits; between classes: "
                  f"**{between:.1f}** bits."))
-rows = [i for c in (0, 1, 2) for i in range(c * P.n_per_class[-1], c * P.n_per_class[-1] + 4)]
-cells = pd.DataFrame([(r, b, int(standard.X[i, b]), int(standard.y[i])) for r, i in enumerate(rows)
-                      for b in range(standard.length) if standard.X[i, b]],
-                     columns=["codeword", "bit", "on", "class"])
-alt.Chart(cells, width=640, height=150, title="12 codewords of classes 0–2 (ones only)").mark_tick(
-    thickness=1, size=10).encode(x=alt.X("bit:Q", scale=alt.Scale(domain=[0, standard.length])),
-                                 y=alt.Y("codeword:O", axis=None), color=alt.Color("class:N"))
+lc_charts.codeword_chart(standard.X, standard.y, P.n_per_class[-1])
 
 # %% [markdown]
 # ## Local codes against hidden-layer size (Fig. 2a)
@@ -110,14 +105,14 @@ alt.Chart(cells, width=640, height=150, title="12 codewords of classes 0–2 (on
 # %%
 t0 = time.perf_counter()
 changes = [{"n_per_class": n} for n in P.n_per_class]
-final = paper000.code_sweep(P.scale, changes, P.widths, P.repeats, TRAINING)
+final = P000.code_sweep(P.scale, changes, P.widths, P.repeats, TRAINING)
 final["n_x"] = final["n_per_class"] * 10
 sweep_s = time.perf_counter() - t0
 display(Markdown(f"{len(final)} networks ({sweep_s:.0f} s, including any reused from the results store)."))
-paper000.lc_curve(final, "n_x", f"Experiments 1 and 2 ({P.scale} scale)", factor_title="training codewords n_x")
+lc_charts.lc_curve(P000.summarise(final, ["n_x", "width"]), "n_x", f"Experiments 1 and 2 ({P.scale} scale)", factor_title="training codewords n_x")
 
 # %%
-summary = paper000.summarise(final, ["n_x", "width"])
+summary = P000.summarise(final, ["n_x", "width"])
 table = summary.pivot_table(index="width", columns=["measure", "n_x"], values="mean").round(2)
 table
 
@@ -127,9 +122,9 @@ table
 # between the three (error bars: one standard error).
 
 # %%
-peaks = paper000.peak_width(summary, "lc_pairs", by="n_x")
-share_peaks = paper000.peak_width(summary, "lc_share", by="n_x")
-nx_test = paper000.paired(final, "n_x", 500, 250)
+peaks = P000.peak_width(summary, "lc_pairs", by="n_x")
+share_peaks = P000.peak_width(summary, "lc_share", by="n_x")
+nx_test = P000.paired(final, "n_x", 500, 250)
 top, bottom = max(P.widths), min(P.widths)
 peak500 = int(peaks.get(500, -1))
 interior = bottom < peak500 < top
@@ -155,7 +150,7 @@ checks = [
      "holds": bool(nx_test["diff"] > 0 and nx_test["p"] < 0.05) if nx_test["n"] >= 2 else None,
      "direction": bool(nx_test["diff"] > 0)},
 ]
-paper000.verdict_table(checks)
+P000.verdict_table(checks)
 
 # %% [markdown]
 # Where the peak lies depends on how hard the problem is for the network and on how long it is trained: the paper's
@@ -170,7 +165,7 @@ paper000.verdict_table(checks)
 
 # %%
 ref = pd.DataFrame({
-    "paper (45,000 epochs)": {500: paper000.FIG7A_FITS.loc[500, "a"], 1000: paper000.FIG7A_FITS.loc[1000, "a"]},
+    "paper (45,000 epochs)": {500: P000.FIG7A_FITS.loc[500, "a"], 1000: P000.FIG7A_FITS.loc[1000, "a"]},
     f"ours ({P.scale} scale)": {w: means500.get(w, float("nan")) for w in (500, 1000)},
 })
 ref.index.name = "n_HLN (n_x = 500)"
@@ -186,9 +181,9 @@ ref.round(2)
 
 # %%
 if P.quirk_widths:
-    quirk_final = paper000.code_sweep(P.scale, [{}, {"shared_random": True}], P.quirk_widths, P.repeats, TRAINING)
-    quirk_test = paper000.paired(quirk_final, "shared_random", False, True)
-    display(paper000.lc_curve(quirk_final, "shared_random", "Independent vs shared random fill (n_x = 500)",
+    quirk_final = P000.code_sweep(P.scale, [{}, {"shared_random": True}], P.quirk_widths, P.repeats, TRAINING)
+    quirk_test = P000.paired(quirk_final, "shared_random", False, True)
+    display(lc_charts.lc_curve(P000.summarise(quirk_final, ["shared_random", "width"]), "shared_random", "Independent vs shared random fill (n_x = 500)",
                               factor_title="shared_random", labels={False: "independent (paper's text)",
                                                                    True: "shared (original code)"}))
     verdict = ("changes" if quirk_test["p"] < 0.05 else "does not detectably change")
@@ -213,7 +208,7 @@ if P.quirk_widths:
 # network classifies correctly.
 
 # %%
-acts, labels, names, nets = paper000.example_networks(P.scale, CHAPTER, P.example_widths, TRAINING)
+acts, labels, names, nets = P000.example_networks(P.scale, CHAPTER, P.example_widths, TRAINING)
 display(nets)
 charts.jitterplot(acts, labels, unit_names=names, class_names=[f"class {c}" for c in range(10)],
                title="hidden units of the example network(s)", max_points_per_class=20)
@@ -225,13 +220,9 @@ charts.jitterplot(acts, labels, unit_names=names, class_names=[f"class {c}" for 
 # paper`), its results are stored under `results/paper/codes_sweeps` and shown here.
 
 # %%
-stored = paper000.stored_final("paper", [{"n_per_class": n} for n in (25, 50)])
-if stored is None:
-    display(Markdown("*No paper-scale results are stored yet.*"))
-else:
-    stored["n_x"] = stored["n_per_class"] * 10
-    display(paper000.lc_curve(stored, "n_x", "Experiments 1 and 2 — PAPER SCALE (stored results)",
-                              factor_title="training codewords n_x"))
+stored = P000.stored_summary("paper", [{"n_per_class": n} for n in (25, 50)], "n_x")
+display(Markdown(P000.NO_PAPER_RESULTS) if stored is None else
+        lc_charts.lc_curve(stored, "n_x", "Experiments 1 and 2 — PAPER SCALE (stored results)", factor_title="training codewords n_x"))
 
 # %% [markdown]
 # ## Summary
@@ -240,5 +231,5 @@ else:
 # them. The results (`summary.parquet`, `checks.json`) are stored under `results/<scale>/10_hidden_size_and_data`.
 
 # %%
-paper000.save_chapter(P.scale, CHAPTER, summary, checks, widths=P.widths, repeats=P.repeats, training=TRAINING)
-display(Markdown(paper000.verdict_lines(checks)))
+P000.save_chapter(P.scale, CHAPTER, summary, checks, widths=P.widths, repeats=P.repeats, training=TRAINING)
+display(Markdown(P000.verdict_lines(checks)))

@@ -55,17 +55,19 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import book, codes, paper000, charts
+from localcodes import book, charts, codes
+from localcodes.charts import paper000 as lc_charts
+from localcodes.experiments import paper000 as P000
 
 P = book.settings(PRESETS, scale, widths=widths, random_weights=random_weights, repeats=repeats, epochs=epochs,
                   lr=lr, seed=seed)
 charts.setup()
 pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
-paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
+P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "11_random_sparseness"
 TRAINING = {"optimizer": "sgd", "lr": P.lr, "batch_size": 32, "epochs": P.epochs, "seed": P.seed}
 # 1/3 is spelled as the standard code spells it, so the standard networks are shared with the other chapters
-weights = [paper000.STANDARD["random_weight"] if np.isclose(w, 1 / 3) else float(w) for w in P.random_weights]
+weights = [P000.STANDARD["random_weight"] if np.isclose(w, 1 / 3) else float(w) for w in P.random_weights]
 labels = {w: f"S_R = {Fraction(w).limit_denominator(9)} (w_R = {round(w * 450)})" for w in weights}
 display(Markdown(
     f"**Scale `{P.scale}`**: hidden sizes {P.widths}, S_R in {[labels[w] for w in weights]}, {P.repeats} repeats, "
@@ -94,21 +96,21 @@ pd.DataFrame(dist)
 
 # %%
 t0 = time.perf_counter()
-final = paper000.code_sweep(P.scale, [{"random_weight": w} for w in weights], P.widths, P.repeats, TRAINING)
+final = P000.code_sweep(P.scale, [{"random_weight": w} for w in weights], P.widths, P.repeats, TRAINING)
 display(Markdown(f"{len(final)} networks ({time.perf_counter() - t0:.0f} s, including any reused from the "
                  f"results store)."))
-paper000.lc_curve(final, "random_weight", f"Experiment 3 ({P.scale} scale)", factor_title="random fill",
+lc_charts.lc_curve(P000.summarise(final, ["random_weight", "width"]), "random_weight", f"Experiment 3 ({P.scale} scale)", factor_title="random fill",
                   labels=labels)
 
 # %%
-summary = paper000.summarise(final, ["random_weight", "width"])
+summary = P000.summarise(final, ["random_weight", "width"])
 table = summary[summary["measure"] == "lc_pairs"].pivot_table(index="width", columns="random_weight",
                                                                values="mean").rename(columns=labels).round(2)
 table
 
 # %%
 sparse, dense = min(weights), max(weights)
-test = paper000.paired(final, "random_weight", dense, sparse)
+test = P000.paired(final, "random_weight", dense, sparse)
 order = summary[summary["measure"] == "lc_pairs"].groupby("random_weight")["mean"].mean()
 monotone = bool(np.all(np.diff(order.sort_index().to_numpy()) <= 0))
 checks = [
@@ -122,7 +124,7 @@ checks = [
      "holds": bool(test["diff"] > 0 and test["p"] < 0.05) if test["n"] >= 2 else None,
      "direction": bool(test["diff"] > 0)},
 ]
-paper000.verdict_table(checks)
+P000.verdict_table(checks)
 
 # %% [markdown]
 # ## Paper-scale results
@@ -130,13 +132,10 @@ paper000.verdict_table(checks)
 # Shown when the sweep has been run at the `paper` scale (`localcodes run 11_random_sparseness --scale paper`).
 
 # %%
-stored = paper000.stored_final("paper", [{"random_weight": w} for w in weights])
-if stored is None:
-    display(Markdown("*No paper-scale results are stored yet.*"))
-else:
-    display(paper000.lc_curve(stored, "random_weight", "Experiment 3 — PAPER SCALE (stored results)",
-                              factor_title="random fill", labels=labels))
+stored = P000.stored_summary("paper", [{"random_weight": w} for w in weights], "random_weight")
+display(Markdown(P000.NO_PAPER_RESULTS) if stored is None else
+        lc_charts.lc_curve(stored, "random_weight", "Experiment 3 — PAPER SCALE (stored results)", factor_title="random fill", labels=labels))
 
 # %%
-paper000.save_chapter(P.scale, CHAPTER, summary, checks, widths=P.widths, repeats=P.repeats, training=TRAINING)
-display(Markdown(paper000.verdict_lines(checks)))
+P000.save_chapter(P.scale, CHAPTER, summary, checks, widths=P.widths, repeats=P.repeats, training=TRAINING)
+display(Markdown(P000.verdict_lines(checks)))

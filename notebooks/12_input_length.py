@@ -49,12 +49,14 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import book, paper000, charts
+from localcodes import book, charts
+from localcodes.charts import paper000 as lc_charts
+from localcodes.experiments import paper000 as P000
 
 P = book.settings(PRESETS, scale, widths=widths, lengths=lengths, repeats=repeats, epochs=epochs, lr=lr, seed=seed)
 charts.setup()
 pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
-paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
+P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "12_input_length"
 TRAINING = {"optimizer": "sgd", "lr": P.lr, "batch_size": 32, "epochs": P.epochs, "seed": P.seed}
 labels = {n: f"L_x = {n}" for n in P.lengths}
@@ -69,13 +71,13 @@ display(Markdown(
 
 # %%
 t0 = time.perf_counter()
-final = paper000.code_sweep(P.scale, [{"length": n} for n in P.lengths], P.widths, P.repeats, TRAINING)
+final = P000.code_sweep(P.scale, [{"length": n} for n in P.lengths], P.widths, P.repeats, TRAINING)
 display(Markdown(f"{len(final)} networks ({time.perf_counter() - t0:.0f} s, including any reused from the "
                  f"results store)."))
-paper000.lc_curve(final, "length", f"Experiment 4 ({P.scale} scale)", factor_title="input length", labels=labels)
+lc_charts.lc_curve(P000.summarise(final, ["length", "width"]), "length", f"Experiment 4 ({P.scale} scale)", factor_title="input length", labels=labels)
 
 # %%
-summary = paper000.summarise(final, ["length", "width"])
+summary = P000.summarise(final, ["length", "width"])
 summary[summary["measure"] == "lc_pairs"].pivot_table(index="width", columns="length", values="mean").rename(
     columns=labels).round(2)
 
@@ -85,7 +87,7 @@ summary[summary["measure"] == "lc_pairs"].pivot_table(index="width", columns="le
 # hidden size (`paper000.paired`).
 
 # %%
-tests = {n: paper000.paired(final, "length", 500, n) for n in P.lengths if n != 500}
+tests = {n: P000.paired(final, "length", 500, n) for n in P.lengths if n != 500}
 rows = [{"L_x": n, "mean (L_x)": t["mean_b"], "mean (500)": t["mean_a"], "difference": t["diff"], "p": t["p"],
          "networks": t["n"]} for n, t in tests.items()]
 comparison = pd.DataFrame(rows)
@@ -112,7 +114,7 @@ if short:
                    "diff": t["diff"], "p": t["p"],
                    "holds": bool(not t["p"] < 0.05) if t["n"] >= 2 and np.isfinite(t["p"]) else None,
                    "direction": bool(not t["p"] < 0.05)})
-paper000.verdict_table(checks) if checks else Markdown("*No length comparisons at this scale.*")
+P000.verdict_table(checks) if checks else Markdown("*No length comparisons at this scale.*")
 
 # %% [markdown]
 # ## Paper-scale results
@@ -120,13 +122,10 @@ paper000.verdict_table(checks) if checks else Markdown("*No length comparisons a
 # Shown when the sweep has been run at the `paper` scale (`localcodes run 12_input_length --scale paper`).
 
 # %%
-stored = paper000.stored_final("paper", [{"length": n} for n in (300, 500, 700, 1000)])
-if stored is None:
-    display(Markdown("*No paper-scale results are stored yet.*"))
-else:
-    display(paper000.lc_curve(stored, "length", "Experiment 4 — PAPER SCALE (stored results)",
-                              factor_title="input length", labels={n: f"L_x = {n}" for n in (300, 500, 700, 1000)}))
+stored = P000.stored_summary("paper", [{"length": n} for n in (300, 500, 700, 1000)], "length")
+display(Markdown(P000.NO_PAPER_RESULTS) if stored is None else
+        lc_charts.lc_curve(stored, "length", "Experiment 4 — PAPER SCALE (stored results)", factor_title="input length", labels={n: f"L_x = {n}" for n in (300, 500, 700, 1000)}))
 
 # %%
-paper000.save_chapter(P.scale, CHAPTER, summary, checks, widths=P.widths, repeats=P.repeats, training=TRAINING)
-display(Markdown(paper000.verdict_lines(checks)))
+P000.save_chapter(P.scale, CHAPTER, summary, checks, widths=P.widths, repeats=P.repeats, training=TRAINING)
+display(Markdown(P000.verdict_lines(checks)))

@@ -50,13 +50,15 @@ import time
 import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import book, paper000, charts
+from localcodes import book, charts
+from localcodes.charts import paper000 as lc_charts
+from localcodes.experiments import paper000 as P000
 
 P = book.settings(PRESETS, scale, widths=widths, repeats=repeats, epochs=epochs, lr=lr, example_width=example_width,
                   seed=seed)
 charts.setup()
 pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
-paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
+P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "13_relu_vs_sigmoid"
 TRAINING = {"optimizer": "sgd", "lr": P.lr, "batch_size": 32, "epochs": P.epochs, "seed": P.seed}
 display(Markdown(
@@ -70,14 +72,14 @@ display(Markdown(
 
 # %%
 t0 = time.perf_counter()
-final = paper000.code_sweep(P.scale, [{"activation": "sigmoid"}, {"activation": "relu"}], P.widths, P.repeats,
+final = P000.code_sweep(P.scale, [{"activation": "sigmoid"}, {"activation": "relu"}], P.widths, P.repeats,
                             TRAINING)
 display(Markdown(f"{len(final)} networks ({time.perf_counter() - t0:.0f} s, including any reused from the "
                  f"results store)."))
-paper000.lc_curve(final, "activation", f"Experiment 5 ({P.scale} scale)", factor_title="hidden units")
+lc_charts.lc_curve(P000.summarise(final, ["activation", "width"]), "activation", f"Experiment 5 ({P.scale} scale)", factor_title="hidden units")
 
 # %%
-summary = paper000.summarise(final, ["activation", "width"])
+summary = P000.summarise(final, ["activation", "width"])
 summary[summary["measure"] == "lc_pairs"].pivot_table(index="width", columns="activation", values="mean").round(2)
 
 # %% [markdown]
@@ -89,10 +91,10 @@ summary[summary["measure"] == "lc_pairs"].pivot_table(index="width", columns="ac
 final.groupby(["activation", "width"])[["lc_on", "lc_off", "lc_units", "train_acc"]].mean().round(2)
 
 # %%
-peaks = paper000.peak_width(summary, "lc_pairs", by="activation")
-overall = paper000.paired(final, "activation", "sigmoid", "relu")
+peaks = P000.peak_width(summary, "lc_pairs", by="activation")
+overall = P000.paired(final, "activation", "sigmoid", "relu")
 smallest = min(P.widths)
-at_small = paper000.paired(final[final["width"] == smallest], "activation", "sigmoid", "relu")
+at_small = P000.paired(final[final["width"] == smallest], "activation", "sigmoid", "relu")
 checks = [
     {"finding": 3, "key": "relu_peak_left", "claim": "the ReLU curve's peak lies at a smaller hidden size than the "
                                                     "sigmoid curve's (shifted left)",
@@ -112,7 +114,7 @@ checks = [
      "holds": bool(not overall["p"] < 0.05) if overall["n"] >= 2 else None,
      "direction": bool(not overall["p"] < 0.05)},
 ]
-paper000.verdict_table(checks)
+P000.verdict_table(checks)
 
 # %% [markdown]
 # ## A ReLU network's local codes
@@ -121,7 +123,7 @@ paper000.verdict_table(checks)
 # notice how many of a ReLU unit's activations sit exactly at zero.
 
 # %%
-acts, labels, names, nets = paper000.example_networks(P.scale, CHAPTER, [P.example_width], TRAINING,
+acts, labels, names, nets = P000.example_networks(P.scale, CHAPTER, [P.example_width], TRAINING,
                                                       change={"activation": "relu"})
 display(nets)
 charts.jitterplot(acts, labels, unit_names=names, class_names=[f"class {c}" for c in range(10)],
@@ -133,13 +135,10 @@ charts.jitterplot(acts, labels, unit_names=names, class_names=[f"class {c}" for 
 # Shown when the sweep has been run at the `paper` scale (`localcodes run 13_relu_vs_sigmoid --scale paper`).
 
 # %%
-stored = paper000.stored_final("paper", [{"activation": "sigmoid"}, {"activation": "relu"}])
-if stored is None:
-    display(Markdown("*No paper-scale results are stored yet.*"))
-else:
-    display(paper000.lc_curve(stored, "activation", "Experiment 5 — PAPER SCALE (stored results)",
-                              factor_title="hidden units"))
+stored = P000.stored_summary("paper", [{"activation": "sigmoid"}, {"activation": "relu"}], "activation")
+display(Markdown(P000.NO_PAPER_RESULTS) if stored is None else
+        lc_charts.lc_curve(stored, "activation", "Experiment 5 — PAPER SCALE (stored results)", factor_title="hidden units"))
 
 # %%
-paper000.save_chapter(P.scale, CHAPTER, summary, checks, widths=P.widths, repeats=P.repeats, training=TRAINING)
-display(Markdown(paper000.verdict_lines(checks)))
+P000.save_chapter(P.scale, CHAPTER, summary, checks, widths=P.widths, repeats=P.repeats, training=TRAINING)
+display(Markdown(P000.verdict_lines(checks)))

@@ -50,13 +50,15 @@ import time
 import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import book, paper000, charts
+from localcodes import book, charts
+from localcodes.charts import paper000 as lc_charts
+from localcodes.experiments import paper000 as P000
 
 P = book.settings(PRESETS, scale, widths=widths, repeats=repeats, epochs=epochs, lr=lr, example_width=example_width,
                   seed=seed)
 charts.setup()
 pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
-paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
+P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "14_output_code"
 TRAINING = {"optimizer": "sgd", "lr": P.lr, "batch_size": 32, "epochs": P.epochs, "seed": P.seed}
 labels = {"distributed": "distributed (50 bits, 25 on)", "onehot": "1-hot (10 bits)"}
@@ -70,14 +72,14 @@ display(Markdown(
 
 # %%
 t0 = time.perf_counter()
-final = paper000.code_sweep(P.scale, [{"output": "distributed"}, {"output": "onehot"}], P.widths, P.repeats,
+final = P000.code_sweep(P.scale, [{"output": "distributed"}, {"output": "onehot"}], P.widths, P.repeats,
                             TRAINING)
 display(Markdown(f"{len(final)} networks ({time.perf_counter() - t0:.0f} s, including any reused from the "
                  f"results store)."))
-paper000.lc_curve(final, "output", f"Experiment 6 ({P.scale} scale)", factor_title="output code", labels=labels)
+lc_charts.lc_curve(P000.summarise(final, ["output", "width"]), "output", f"Experiment 6 ({P.scale} scale)", factor_title="output code", labels=labels)
 
 # %%
-summary = paper000.summarise(final, ["output", "width"])
+summary = P000.summarise(final, ["output", "width"])
 summary[summary["measure"] == "lc_pairs"].pivot_table(index="width", columns="output", values="mean").rename(
     columns=labels).round(2)
 
@@ -91,7 +93,7 @@ final.groupby(["output", "width"])[["train_acc", "train_pm", "lc_on", "lc_off"]]
     index=labels, level=0).round(3)
 
 # %%
-test = paper000.paired(final, "output", "distributed", "onehot")
+test = P000.paired(final, "output", "distributed", "onehot")
 checks = [
     {"finding": None, "key": "onehot_fewer", "claim": "a 1-hot output code gives fewer local codes than a "
                                                       "distributed one",
@@ -102,7 +104,7 @@ checks = [
      "holds": bool(test["diff"] < 0 and test["p"] < 0.05) if test["n"] >= 2 else None,
      "direction": bool(test["diff"] < 0)},
 ]
-paper000.verdict_table(checks)
+P000.verdict_table(checks)
 
 # %% [markdown]
 # ## A 1-hot network's local codes
@@ -110,7 +112,7 @@ paper000.verdict_table(checks)
 # The first repeat of the 1-hot network at the hidden size below, trained again with the same seed.
 
 # %%
-acts, labels_, names, nets = paper000.example_networks(P.scale, CHAPTER, [P.example_width], TRAINING,
+acts, labels_, names, nets = P000.example_networks(P.scale, CHAPTER, [P.example_width], TRAINING,
                                                        change={"output": "onehot"})
 display(nets)
 charts.jitterplot(acts, labels_, unit_names=names, class_names=[f"class {c}" for c in range(10)],
@@ -122,13 +124,10 @@ charts.jitterplot(acts, labels_, unit_names=names, class_names=[f"class {c}" for
 # Shown when the sweep has been run at the `paper` scale (`localcodes run 14_output_code --scale paper`).
 
 # %%
-stored = paper000.stored_final("paper", [{"output": "distributed"}, {"output": "onehot"}])
-if stored is None:
-    display(Markdown("*No paper-scale results are stored yet.*"))
-else:
-    display(paper000.lc_curve(stored, "output", "Experiment 6 — PAPER SCALE (stored results)",
-                              factor_title="output code", labels=labels))
+stored = P000.stored_summary("paper", [{"output": "distributed"}, {"output": "onehot"}], "output")
+display(Markdown(P000.NO_PAPER_RESULTS) if stored is None else
+        lc_charts.lc_curve(stored, "output", "Experiment 6 — PAPER SCALE (stored results)", factor_title="output code", labels=labels))
 
 # %%
-paper000.save_chapter(P.scale, CHAPTER, summary, checks, widths=P.widths, repeats=P.repeats, training=TRAINING)
-display(Markdown(paper000.verdict_lines(checks)))
+P000.save_chapter(P.scale, CHAPTER, summary, checks, widths=P.widths, repeats=P.repeats, training=TRAINING)
+display(Markdown(P000.verdict_lines(checks)))

@@ -55,23 +55,22 @@ PRESETS = {
 CHOICES = {"training": ["book", "paper"]}
 
 # %%
-import altair as alt
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 from scipy import stats
 
-from localcodes import analysis as A
-from localcodes import book, paper000, train, charts
-from localcodes.store import provenance, results_dir, write_json, write_parquet
+from localcodes import book, charts, engine
+from localcodes.charts import paper000 as lc_charts
+from localcodes.experiments import paper000 as P000
+from localcodes.store import results_dir, write_parquet
 
 P = book.settings(PRESETS, scale, n_hidden=n_hidden, dropouts=dropouts, repeats=repeats, training=training,
                   epochs=epochs, lr=lr, n_per_class=n_per_class, n_test_per_class=n_test_per_class, seed=seed)
 charts.setup()
-paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
+P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "16_dropout"
 OUT = results_dir(P.scale, CHAPTER)
-TRAIN = A.training(P.training, epochs=P.epochs, lr=P.lr)
+TRAIN = P000.training(P.training, epochs=P.epochs, lr=P.lr)
 BASE = {"hidden": [P.n_hidden], **TRAIN, "n_per_class": P.n_per_class, "n_test_per_class": P.n_test_per_class,
         "seed": P.seed}
 display(Markdown(
@@ -88,22 +87,20 @@ display(Markdown(
 # used (it is "~250 repeats of experiment 1", whose standard sizes run from 100 to 5,000 units). At the `paper`
 # scale we use its settings with 500 hidden units (the size it marks as the peak of the share of local-code units).
 # The `book` scale must run on two CPU cores in about a minute and a half, so it trains far fewer, smaller
-# networks (see above) with the library's book setting (`train.BOOK_DEFAULTS`): plain SGD with a step 200 times the paper's for
+# networks (see above) with the library's book setting (`engine.BOOK_DEFAULTS`): plain SGD with a step 200 times the paper's for
 # 1/200 of its epochs (the same learning rate × epochs), which reaches 100 % training accuracy and lets local
 # codes emerge. Larger steps change the dynamics, so counts are not comparable number for number, and the KS
 # tests have far less power with ten repeats than with 250.
 
 # %%
-history = train.sweep({"dropout": [float(d) for d in P.dropouts]}, repeats=P.repeats, store=OUT / "sweep",
+history = engine.sweep({"dropout": [float(d) for d in P.dropouts]}, repeats=P.repeats, store=OUT / "sweep",
                       base=BASE, progress=False)
-final = A.final_rows(history)
+final = P000.final_rows(history)
 final["dropout %"] = (final["dropout"] * 100).round().astype(int)
 keep = ["dropout %", "dropout", "repeat", "data_seed", "lc_pairs", "lc_units", "lc_on", "lc_off", "train_acc",
         "test_acc", "train_pm", "test_pm", "epoch"]
 final = final[keep].sort_values(["dropout %", "repeat"], ignore_index=True)
-write_parquet(OUT / "final.parquet", final)  # the findings chapter reads this file
-write_json(OUT / "provenance.json", provenance(chapter=CHAPTER, scale=P.scale, parameters=vars(P),
-                                               networks=len(final)))
+P000.save_frames(P.scale, CHAPTER, vars(P), len(final), final=final)  # the findings chapter reads final.parquet
 print(f"{len(final)} networks; mean training accuracy {final.train_acc.mean():.1%}")
 
 # %% [markdown]
@@ -113,16 +110,16 @@ print(f"{len(final)} networks; mean training accuracy {final.train_acc.mean():.1
 # rate; the paper's Table 2 beside ours.
 
 # %%
-ours = A.summary_stats(final, "dropout %", "lc_pairs")
+ours = P000.summary_stats(final, "dropout %", "lc_pairs")
 ours_t = ours[["min", "max", "mean", "sd"]].T
 ours_t.index.name = "statistic"
-table2 = pd.concat({"ours": ours_t.round(2), "paper 000 (Table 2)": A.TABLE2}, axis=1)
+table2 = pd.concat({"ours": ours_t.round(2), "paper 000 (Table 2)": P000.TABLE2}, axis=1)
 table2
 
 # %%
 low, high = ours.index.min(), ours.index.max()
 increase = ours.loc[high, "mean"] > ours.loc[low, "mean"]
-units = A.summary_stats(final, "dropout %", "lc_units")[["mean", "sd"]].round(2)
+units = P000.summary_stats(final, "dropout %", "lc_units")[["mean", "sd"]].round(2)
 display(Markdown(
     f"Mean number of local codes at {low} % dropout: **{ours.loc[low, 'mean']:.2f}**; at {high} %: "
     f"**{ours.loc[high, 'mean']:.2f}** (maximum {ours.loc[low, 'max']:.0f} → {ours.loc[high, 'max']:.0f}). "
@@ -138,14 +135,14 @@ display(units.rename(columns={"mean": "mean local-code units", "sd": "sd"}))
 # p-values; below it, every pair the paper tested beside ours.
 
 # %%
-ks = A.ks_table(final, "dropout %", "lc_pairs")
+ks = P000.ks_table(final, "dropout %", "lc_pairs")
 write_parquet(OUT / "ks.parquet", ks)
 matrix = ks.pivot(index="b", columns="a", values="p")
 matrix.index.name, matrix.columns.name = "dropout %", "vs dropout %"
 matrix.map(lambda p: f"{p:.2g}" + (" *" if p < 0.05 else ""))
 
 # %%
-paired = ks.merge(A.KS_PAPER, on=["a", "b"], how="inner", suffixes=(" ours", " paper"))
+paired = ks.merge(P000.KS_PAPER, on=["a", "b"], how="inner", suffixes=(" ours", " paper"))
 paired = paired[paired["a"] < paired["b"]]  # each pair once
 if len(paired):
     paired["agree"] = paired["result ours"] == paired["result paper"]
@@ -162,25 +159,7 @@ else:
 # Choose a rate in the dropdown to pick out its curve and bars.
 
 # %%
-dens = A.density_curves(final, "dropout %", "lc_pairs")
-dens["dropout"] = dens["group"].astype(str) + " %"
-hist = (final.assign(dropout=final["dropout %"].astype(str) + " %")
-        .groupby(["dropout", "lc_pairs"]).size().rename("networks").reset_index())
-options = ["all"] + [f"{d} %" for d in sorted(final["dropout %"].unique())]
-pick = alt.param(name="rate", value="all", bind=alt.binding_select(options=options, name="dropout "))
-shown = "rate == 'all' || datum.dropout == rate"
-color = alt.Color("dropout:N", title="dropout", sort=options[1:])
-curves = (alt.Chart(dens, width=520, height=220, title="PDF of the number of local codes")
-          .mark_line().encode(x=alt.X("x:Q", title="number of local codes"), y=alt.Y("density:Q"),
-                              color=color, opacity=alt.condition(shown, alt.value(1), alt.value(0.12)),
-                              tooltip=["dropout:N", alt.Tooltip("x:Q", format=".1f"),
-                                       alt.Tooltip("density:Q", format=".3f")]))
-bars = (alt.Chart(hist, width=520, height=140, title="networks per count")
-        .mark_bar(opacity=0.75).encode(x=alt.X("lc_pairs:Q", title="number of local codes"),
-                                       y=alt.Y("networks:Q", stack=None), color=color,
-                                       tooltip=["dropout:N", "lc_pairs:Q", "networks:Q"])
-        .transform_filter(shown))
-alt.vconcat(curves, bars).add_params(pick)
+lc_charts.dropout_density(P000.density_curves(final, "dropout %", "lc_pairs"), final)
 
 # %% [markdown]
 # ## Fig. 4a: at the largest dropout, do networks with more local codes generalise better?
@@ -202,18 +181,7 @@ for name, col in (("classification", "test_acc"), ("pattern matching", "test_pm"
         lines.append(f"{name}: undefined (every network has the same {same})")
 display(Markdown(f"At {high} % dropout ({len(top)} networks), local codes vs test accuracy — " + "; ".join(lines)
                  + "."))
-acc_long = pd.concat([
-    top.assign(accuracy="classification", train=top["train_acc"], test=top["test_acc"]),
-    top.assign(accuracy="pattern matching", train=top["train_pm"], test=top["test_pm"]),
-])[["repeat", "lc_pairs", "accuracy", "train", "test"]]
-which_acc = alt.param(name="acc", value="classification",
-                      bind=alt.binding_select(options=["classification", "pattern matching"], name="accuracy "))
-alt.Chart(acc_long, width=380, height=300, title=f"{high} % dropout").mark_circle(size=60).encode(
-    x=alt.X("train:Q", title="train accuracy", scale=alt.Scale(zero=False)),
-    y=alt.Y("test:Q", title="test accuracy", scale=alt.Scale(zero=False)),
-    color=alt.Color("lc_pairs:Q", title="local codes", scale=alt.Scale(scheme="viridis")),
-    tooltip=["repeat:Q", "lc_pairs:Q", alt.Tooltip("train:Q", format=".3f"), alt.Tooltip("test:Q", format=".3f")],
-).add_params(which_acc).transform_filter("datum.accuracy == acc")
+lc_charts.accuracy_scatter(top, f"{high} % dropout")
 
 # %% [markdown]
 # ## The local codes of one network
@@ -225,17 +193,14 @@ alt.Chart(acc_long, width=380, height=300, title=f"{high} % dropout").mark_circl
 
 # %%
 picks = [final[final["dropout %"] == d].sort_values("lc_pairs", ascending=False).iloc[0] for d in (low, high)]
-views = A.network_views(OUT / "views.npz", [{**BASE, "dropout": float(r["dropout"])} for r in picks],
-                        [int(r["data_seed"]) for r in picks])
+views = P000.network_jitter(OUT / "views.npz", [{**BASE, "dropout": float(r["dropout"])} for r in picks],
+                            [int(r["data_seed"]) for r in picks], lc_pairs=[int(r["lc_pairs"]) for r in picks])
 for r, v in zip(picks, views, strict=True):
-    assert v["lc_pairs"] == r["lc_pairs"], "the retrained network differs from the sweep's"
-    acts, labels, which = v["acts"], v["labels"], v["which"]
-    units, names = A.jitter_units(acts, labels, n_other=3, max_units=12)
     d, rep = int(r["dropout %"]), int(r["repeat"])
     display(Markdown(f"**{d} % dropout**, repeat {rep}: {int(r['lc_pairs'])} local codes on {int(r['lc_units'])} "
-                     f"units; points: {which}."))
-    display(charts.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=15,
-                           title=f"{d} % dropout, repeat {rep}"))
+                     f"units; points: {v['which']}."))
+    display(charts.jitterplot(v["acts"], v["labels"], units=v["units"], unit_names=v["names"],
+                              max_points_per_class=15, title=f"{d} % dropout, repeat {rep}"))
 
 # %% [markdown]
 # ## Stored `paper`-scale results
@@ -244,15 +209,11 @@ for r, v in zip(picks, views, strict=True):
 # `results/paper/16_dropout/` with their provenance; when present they are summarised here.
 
 # %%
-paper_final = A.read_result(results_dir("paper", CHAPTER, create=False), "final.parquet")
-if P.scale == "paper":
-    display(Markdown("This run *is* the paper-scale run (the tables above)."))
-elif paper_final is None:
-    display(Markdown("No paper-scale results are stored yet."))
-else:
-    s = A.summary_stats(paper_final, "dropout %", "lc_pairs")[["min", "max", "mean", "sd"]].T.round(2)
-    display(Markdown("**Paper scale (stored results)**"))
-    display(pd.concat({"ours, paper scale": s, "paper 000 (Table 2)": A.TABLE2}, axis=1))
+note, stored = P000.paper_scale_results(P.scale, CHAPTER, "final.parquet", "the tables above")
+display(Markdown(note))
+if stored is not None:
+    s = P000.summary_stats(stored, "dropout %", "lc_pairs")[["min", "max", "mean", "sd"]].T.round(2)
+    display(pd.concat({"ours, paper scale": s, "paper 000 (Table 2)": P000.TABLE2}, axis=1))
 
 # %% [markdown]
 # ## Discussion

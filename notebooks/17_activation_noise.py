@@ -53,41 +53,38 @@ PRESETS = {
 CHOICES = {"training": ["book", "paper"]}
 
 # %%
-import altair as alt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import analysis as A
-from localcodes import book, paper000, charts
-from localcodes import train as T
-from localcodes.store import provenance, results_dir, write_json, write_parquet
+from localcodes import book, charts, engine
+from localcodes.charts import paper000 as lc_charts
+from localcodes.experiments import paper000 as P000
+from localcodes.store import results_dir, write_parquet
 
 P = book.settings(PRESETS, scale, hidden_sizes=hidden_sizes, sigmas=sigmas, noise_mean=noise_mean,
                   repeats=repeats, training=training, epochs=epochs, lr=lr, n_per_class=n_per_class, seed=seed)
 charts.setup()
-paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
+P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "17_activation_noise"
 OUT = results_dir(P.scale, CHAPTER)
-TRAIN = A.training(P.training, epochs=P.epochs, lr=P.lr)
+TRAIN = P000.training(P.training, epochs=P.epochs, lr=P.lr)
 BASE = {**TRAIN, "noise_mean": P.noise_mean, "n_per_class": P.n_per_class, "seed": P.seed}
 display(Markdown(
     f"**Scale `{P.scale}`**: hidden sizes {P.hidden_sizes}, σ ∈ {P.sigmas} (noise mean {P.noise_mean}), "
     f"{P.repeats} networks per point, {TRAIN['epochs']} epochs of {TRAIN['optimizer']} (lr {TRAIN['lr']}, batch "
     f"{TRAIN['batch_size']}), {10 * P.n_per_class} training codewords. The paper: 45,000 epochs of SGD at lr 0.01, "
-    "10–15 repeats per point. Book-scale networks take larger, fewer steps (`train.BOOK_DEFAULTS`), so compare "
+    "10–15 repeats per point. Book-scale networks take larger, fewer steps (`engine.BOOK_DEFAULTS`), so compare "
     "directions, not counts."))
 
 # %%
 grid = {"hidden": [[h] for h in P.hidden_sizes], "noise_std": [float(s) for s in P.sigmas]}
-history = T.sweep(grid, repeats=P.repeats, store=OUT / "sweep", base=BASE, progress=False)
-final = A.final_rows(history)
+history = engine.sweep(grid, repeats=P.repeats, store=OUT / "sweep", base=BASE, progress=False)
+final = P000.final_rows(history)
 final["n_hidden"] = final["width"].astype(int)
 final["sigma"] = final["noise_std"].astype(float)
 final = final[["n_hidden", "sigma", "repeat", "data_seed", "lc_pairs", "lc_units", "lc_on", "lc_off",
                "train_acc", "train_pm"]].sort_values(["n_hidden", "sigma", "repeat"], ignore_index=True)
-write_parquet(OUT / "final.parquet", final)  # the findings chapter reads this file
-write_json(OUT / "provenance.json", provenance(chapter=CHAPTER, scale=P.scale, parameters=vars(P),
-                                               networks=len(final)))
+P000.save_frames(P.scale, CHAPTER, vars(P), len(final), final=final)  # the findings chapter reads final.parquet
 print(f"{len(final)} networks; mean training accuracy {final.train_acc.mean():.1%}")
 
 # %% [markdown]
@@ -98,33 +95,15 @@ print(f"{len(final)} networks; mean training accuracy {final.train_acc.mean():.1
 # size in the dropdown.
 
 # %%
-summ = A.summary_stats(final, ["n_hidden", "sigma"], "lc_pairs").reset_index()
+summ = P000.summary_stats(final, ["n_hidden", "sigma"], "lc_pairs").reset_index()
 summ["lo"], summ["hi"] = summ["mean"] - summ["sem"].fillna(0), summ["mean"] + summ["sem"].fillna(0)
-base_band = summ[summ["sigma"] == 0][["n_hidden", "lo", "hi"]]
-band = summ[["n_hidden", "sigma"]].merge(base_band, on="n_hidden")
-sizes = [str(h) for h in P.hidden_sizes]
-pick = alt.param(name="size", value=sizes[-1], bind=alt.binding_select(options=sizes, name="hidden units "))
-flt = "toString(datum.n_hidden) == size"
-x = alt.X("sigma:Q", title="σ of the activation noise")
-YT = "number of local codes (mean ± s.e.)"
-layers = alt.layer(
-    alt.Chart(band).mark_area(opacity=0.2, color="gray").encode(x=x, y=alt.Y("lo:Q", title=YT), y2="hi:Q")
-    .transform_filter(flt),
-    alt.Chart(summ).mark_line(point=True).encode(
-        x=x, y=alt.Y("mean:Q", title=YT),
-        tooltip=["n_hidden:Q", "sigma:Q", alt.Tooltip("mean:Q", format=".2f"), alt.Tooltip("sem:Q", format=".2f"),
-                 "n:Q"]).transform_filter(flt),
-    alt.Chart(summ).mark_errorbar().encode(x=x, y=alt.Y("lo:Q", title=YT), y2="hi:Q").transform_filter(flt),
-).properties(width=460, height=280, title="local codes vs activation noise").add_params(pick)
-layers
+lc_charts.noise_chart(summ, P.hidden_sizes)
 
 # %% [markdown]
 # The same numbers for every hidden size at once (small multiples):
 
 # %%
-alt.Chart(summ, width=220, height=160).mark_line(point=True).encode(
-    x=x, y=alt.Y("mean:Q", title="local codes (mean)"), tooltip=["sigma:Q", alt.Tooltip("mean:Q", format=".2f")]
-).facet(column=alt.Column("n_hidden:O", title="hidden units")).resolve_scale(y="independent")
+lc_charts.noise_multiples(summ)
 
 # %% [markdown]
 # ## Is the change significant?
@@ -139,7 +118,7 @@ for (h, s), g in final.groupby(["n_hidden", "sigma"]):
     if s == 0:
         continue
     ref = final[(final["n_hidden"] == h) & (final["sigma"] == 0)]["lc_pairs"]
-    rows.append({"n_hidden": h, "sigma": s, **A.compare_groups(ref, g["lc_pairs"])})
+    rows.append({"n_hidden": h, "sigma": s, **P000.compare_groups(ref, g["lc_pairs"])})
 tests = pd.DataFrame(rows)
 if len(tests):
     tests["direction"] = tests["difference"].map(lambda c: "up" if c > 0 else ("down" if c < 0 else "same"))
@@ -174,14 +153,12 @@ else:
 # %%
 cand = final[(final["n_hidden"] == max(P.hidden_sizes)) & (final["sigma"] == max(P.sigmas))]
 r = cand.sort_values("lc_pairs", ascending=False).iloc[0]
-(v,) = A.network_views(OUT / "views.npz", {**BASE, "hidden": [int(r["n_hidden"])], "noise_std": float(r["sigma"])},
-                       int(r["data_seed"]))
-assert v["lc_pairs"] == r["lc_pairs"], "the retrained network differs from the sweep's"
-acts, labels, which = v["acts"], v["labels"], v["which"]
-units, names = A.jitter_units(acts, labels, n_other=3, max_units=12)
-display(Markdown(f"{int(r['n_hidden'])} units, σ = {r['sigma']}: {int(r['lc_pairs'])} local codes; points: {which}."))
-charts.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=20,
-               title=f"{int(r['n_hidden'])} units, σ = {r['sigma']}")
+(v,) = P000.network_jitter(OUT / "views.npz", {**BASE, "hidden": [int(r["n_hidden"])], "noise_std": float(r["sigma"])},
+                           int(r["data_seed"]), lc_pairs=int(r["lc_pairs"]))
+display(Markdown(f"{int(r['n_hidden'])} units, σ = {r['sigma']}: {int(r['lc_pairs'])} local codes; points: "
+                 f"{v['which']}."))
+charts.jitterplot(v["acts"], v["labels"], units=v["units"], unit_names=v["names"], max_points_per_class=20,
+                  title=f"{int(r['n_hidden'])} units, σ = {r['sigma']}")
 
 # %% [markdown]
 # ## Stored `paper`-scale results
@@ -190,14 +167,11 @@ charts.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_cl
 # `results/paper/17_activation_noise/`; when present they are summarised here.
 
 # %%
-paper_final = A.read_result(results_dir("paper", CHAPTER, create=False), "final.parquet")
-if P.scale == "paper":
-    display(Markdown("This run *is* the paper-scale run (the figures above)."))
-elif paper_final is None:
-    display(Markdown("No paper-scale results are stored yet."))
-else:
-    display(Markdown("**Paper scale (stored results)**: mean ± s.e. of local codes"))
-    ps = A.summary_stats(paper_final, ["n_hidden", "sigma"], "lc_pairs")
+note, stored = P000.paper_scale_results(P.scale, CHAPTER, "final.parquet", "the figures above",
+                                        "mean ± s.e. of local codes")
+display(Markdown(note))
+if stored is not None:
+    ps = P000.summary_stats(stored, ["n_hidden", "sigma"], "lc_pairs")
     display(ps[["mean", "sem", "n"]].round(2).unstack("n_hidden"))
 
 # %% [markdown]

@@ -55,28 +55,25 @@ PRESETS = {
 CHOICES = {"training": ["book", "paper"]}
 
 # %%
-import altair as alt
 import numpy as np
-import pandas as pd
 from IPython.display import Markdown, display
-from scipy import stats
 
-from localcodes import analysis as A
-from localcodes import book, paper000, charts
-from localcodes import train as T
-from localcodes.store import provenance, results_dir, write_json, write_parquet
+from localcodes import book, charts, engine
+from localcodes.charts import paper000 as lc_charts
+from localcodes.experiments import paper000 as P000
+from localcodes.store import results_dir, write_parquet
 
 P = book.settings(PRESETS, scale, hidden_sizes=hidden_sizes, repeats=repeats, training=training, epochs=epochs,
                   lr=lr, n_checkpoints=n_checkpoints, n_per_class=n_per_class, n_test_per_class=n_test_per_class,
                   seed=seed)
 charts.setup()
-paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
+P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "18_training_time"
 OUT = results_dir(P.scale, CHAPTER)
-TRAIN = A.training(P.training, epochs=P.epochs, lr=P.lr)
+TRAIN = P000.training(P.training, epochs=P.epochs, lr=P.lr)
 CHECKPOINTS = sorted({int(round(e)) for e in np.linspace(0, TRAIN["epochs"], P.n_checkpoints + 1)})
 # book training takes 200-times larger steps for 200 times fewer epochs: show the paper-equivalent epoch too
-EPOCH_SCALE = T.BOOK_EPOCH_SCALE if P.training == "book" else 1
+EPOCH_SCALE = engine.BOOK_EPOCH_SCALE if P.training == "book" else 1
 BASE = {**TRAIN, "checkpoints": CHECKPOINTS, "n_per_class": P.n_per_class, "n_test_per_class": P.n_test_per_class,
         "seed": P.seed}
 display(Markdown(
@@ -84,20 +81,14 @@ display(Markdown(
     f"{TRAIN['optimizer']} (lr {TRAIN['lr']}, batch {TRAIN['batch_size']}) measured at {len(CHECKPOINTS)} "
     f"checkpoints; {10 * P.n_test_per_class} test codewords. "
     + (f"One book epoch stands for {EPOCH_SCALE} of the paper's (same learning rate × epochs; "
-       "`train.BOOK_EPOCH_SCALE`), so the axes also show *paper-equivalent epochs*." if EPOCH_SCALE > 1 else "")))
+       "`engine.BOOK_EPOCH_SCALE`), so the axes also show *paper-equivalent epochs*." if EPOCH_SCALE > 1 else "")))
 
 # %%
-history = T.sweep({"hidden": [[h] for h in P.hidden_sizes]}, repeats=P.repeats, store=OUT / "sweep", base=BASE,
-                  progress=False)
-curves = history[~history["final"] | history["epoch"].isin(CHECKPOINTS)].copy()
-curves = curves.drop_duplicates(["width", "repeat", "epoch"], keep="last")
-curves["n_hidden"] = curves["width"].astype(int)
-curves["paper_epoch"] = curves["epoch"] * EPOCH_SCALE
-curves = curves[["n_hidden", "repeat", "data_seed", "epoch", "paper_epoch", "lc_pairs", "lc_units", "train_acc",
-                 "test_acc", "train_pm", "test_pm"]].sort_values(["n_hidden", "repeat", "epoch"], ignore_index=True)
-write_parquet(OUT / "curves.parquet", curves)  # the findings chapter reads this file
-write_json(OUT / "provenance.json", provenance(chapter=CHAPTER, scale=P.scale, parameters=vars(P),
-                                               networks=int(curves.groupby(["n_hidden", "repeat"]).ngroups)))
+history = engine.sweep({"hidden": [[h] for h in P.hidden_sizes]}, repeats=P.repeats, store=OUT / "sweep",
+                       base=BASE, progress=False)
+curves = P000.training_curves(history, CHECKPOINTS, EPOCH_SCALE)
+P000.save_frames(P.scale, CHAPTER, vars(P), int(curves.groupby(["n_hidden", "repeat"]).ngroups),
+                 curves=curves)  # the findings chapter reads curves.parquet
 print(f"{curves.groupby(['n_hidden', 'repeat']).ngroups} networks x {len(CHECKPOINTS)} checkpoints")
 
 # %% [markdown]
@@ -116,48 +107,15 @@ print(f"{curves.groupby(['n_hidden', 'repeat']).ngroups} networks x {len(CHECKPO
 
 # %%
 MIN_ACC = 0.5
-curves["lc_read"] = curves["lc_pairs"].where(curves["train_acc"] >= MIN_ACC)
-mean = curves.groupby(["n_hidden", "epoch", "paper_epoch"], as_index=False)[
-    ["lc_pairs", "lc_read", "train_acc", "test_acc", "train_pm", "test_pm"]].mean()
-mean["read"] = mean["train_acc"] >= MIN_ACC
-mean["d_lc"] = mean.groupby("n_hidden")["lc_read"].diff() / mean.groupby("n_hidden")["epoch"].diff()
-acc = mean.melt(id_vars=["n_hidden", "epoch", "paper_epoch"], value_vars=["train_acc", "test_acc", "train_pm",
-                "test_pm"], var_name="measure", value_name="accuracy")
-acc["set"] = np.where(acc["measure"].str.startswith("train"), "train", "test")
-acc["kind"] = np.where(acc["measure"].str.endswith("_pm"), "pattern matching", "classification")
-sel = alt.selection_point(fields=["n_hidden"], bind="legend")
-col = alt.Color("n_hidden:N", title="hidden units")
-op = alt.condition(sel, alt.value(1), alt.value(0.15))
-ex = alt.X("epoch:Q", title="epoch")
-tip = ["n_hidden:N", "epoch:Q", "paper_epoch:Q"]
-W, H = 250, 170
-fa = alt.layer(
-    alt.Chart(mean).mark_line().encode(x=ex, y=alt.Y("lc_pairs:Q", title="local codes"), color=col, opacity=op),
-    alt.Chart(mean).mark_point(size=30).encode(
-        x=ex, y="lc_pairs:Q", color=col, opacity=op, fill=alt.condition("datum.read", col, alt.value("white")),
-        tooltip=[*tip, alt.Tooltip("lc_pairs:Q", format=".1f"), alt.Tooltip("train_acc:Q", format=".2f")]),
-).properties(width=W, height=H, title="(a) local codes (hollow: < 50 % of training set correct)").add_params(sel)
-fb = alt.Chart(mean.dropna(subset=["d_lc"]), width=W, height=H, title="(b) differences").mark_line(
-    point=True).encode(x=ex, y=alt.Y("d_lc:Q", title="Δ local codes per epoch"), color=col, opacity=op,
-                       tooltip=[*tip, alt.Tooltip("d_lc:Q", format=".3f")])
-dash = alt.StrokeDash("set:N", title="set", sort=["train", "test"])
-fc = alt.Chart(acc[acc["kind"] == "classification"], width=W, height=H,
-               title="(c) classification accuracy").mark_line().encode(
-    x=ex, y=alt.Y("accuracy:Q"), color=col, strokeDash=dash, opacity=op,
-    tooltip=[*tip, "set:N", alt.Tooltip("accuracy:Q", format=".3f")])
-fd = alt.Chart(acc[acc["kind"] == "pattern matching"], width=W, height=H,
-               title="(d) pattern-matching accuracy").mark_line().encode(
-    x=ex, y=alt.Y("accuracy:Q"), color=col, strokeDash=dash, opacity=op,
-    tooltip=[*tip, "set:N", alt.Tooltip("accuracy:Q", format=".3f")])
-alt.vconcat(alt.hconcat(fa, fb), alt.hconcat(fc, fd))
+curves = P000.mark_read(curves, MIN_ACC)
+mean, acc = P000.training_means(curves, MIN_ACC)
+lc_charts.training_chart(mean, acc)
 
 # %%
-read = curves.dropna(subset=["lc_read"]).groupby(["n_hidden", "repeat"])
-first_last = read.agg(first=("lc_read", "first"), last=("lc_read", "last"))
-rising = (first_last["last"] > first_last["first"]).mean() if len(first_last) else float("nan")
+rising, n_read = P000.rising_share(curves)
 display(Markdown(
     f"From the first checkpoint with ≥ {MIN_ACC:.0%} training accuracy to the end of training, local codes increase "
-    f"for **{rising:.0%}** of the {len(first_last)} networks that get there (the paper: they increase with training "
+    f"for **{rising:.0%}** of the {n_read} networks that get there (the paper: they increase with training "
     "time for all hidden sizes)."))
 
 # %% [markdown]
@@ -166,44 +124,17 @@ display(Markdown(
 # For each network: the **turning point** of its local-code curve (read from the first checkpoint with at least
 # half of the training set correct) — after the steepest rise, the first checkpoint at which the rate of increase
 # (a centred 3-checkpoint moving average, then first differences) has fallen to half its peak
-# (`analysis.turning_point`); the first epoch with training classification accuracy ≥ 99 %; the first
+# (`paper000.turning_point`); the first epoch with training classification accuracy ≥ 99 %; the first
 # epoch with test accuracy within one point of its final value (the asymptote); and the first epochs with
 # pattern-matching accuracy above 0 on the training and test sets. The paper: these roughly coincide.
 
 # %%
-rows = []
-for (h, r), g in curves.groupby(["n_hidden", "repeat"]):
-    x = g["epoch"].to_numpy(float)
-    ok = g.dropna(subset=["lc_read"])
-    rows.append({
-        "n_hidden": h, "repeat": r,
-        "turning_point": A.turning_point(ok["epoch"].to_numpy(float), ok["lc_read"], frac=0.5, window=3)
-        if len(ok) >= 3 else np.nan,
-        "train_acc_99": A.first_reach(x, g["train_acc"], 0.99),
-        "test_asymptote": A.first_reach(x, g["test_acc"], g["test_acc"].iloc[-1] - 0.01),
-        "train_pm_above_0": A.first_reach(x, g["train_pm"], 0.0, strict=True),
-        "test_pm_above_0": A.first_reach(x, g["test_pm"], 0.0, strict=True),
-        "final_lc": g["lc_pairs"].iloc[-1], "epochs": x.max(),
-    })
-turning = pd.DataFrame(rows)
+turning = P000.turning_table(curves)
 write_parquet(OUT / "turning.parquet", turning)  # the findings chapter reads this file
-turning.groupby("n_hidden")[["turning_point", "train_acc_99", "test_asymptote", "train_pm_above_0",
-                             "test_pm_above_0"]].median().mul(EPOCH_SCALE if EPOCH_SCALE > 1 else 1).round(0) \
-    .rename_axis(index="hidden units (median, paper-equivalent epochs)")
+P000.turning_medians(turning, EPOCH_SCALE)
 
 # %%
-both = turning.dropna(subset=["turning_point", "train_acc_99"])
-found = turning["turning_point"].notna().mean()
-text = [f"A turning point was found for **{found:.0%}** of the networks."]
-if len(both) >= 3 and both["turning_point"].nunique() > 1 and both["train_acc_99"].nunique() > 1:
-    rho = stats.spearmanr(both["turning_point"], both["train_acc_99"])
-    text.append(f"Across networks, the turning point and the epoch of 99 % training accuracy have Spearman "
-                f"ρ = {rho.statistic:.2f} (p = {rho.pvalue:.2g}, {len(both)} networks).")
-if len(both):
-    gap = (both["turning_point"] - both["train_acc_99"]) / both["epochs"]
-    text.append(f"The turning point comes a median **{gap.median():+.0%}** of the training run after the network "
-                "reaches 99 % training accuracy (negative: before).")
-display(Markdown(" ".join(text)))
+display(Markdown(P000.turning_agreement(turning)))
 
 # %% [markdown]
 # ## Table 11 and Figs. 4b, 12: local codes against test accuracy
@@ -216,38 +147,12 @@ display(Markdown(" ".join(text)))
 # chapter uses. The paper's Table 11 beside ours.
 
 # %%
-long = curves.melt(id_vars=["n_hidden", "repeat", "epoch", "lc_pairs", "train_acc"],
-                   value_vars=["test_acc", "test_pm"], var_name="which", value_name="test accuracy")
-long["accuracy"] = long["which"].map({"test_acc": "classification", "test_pm": "pattern matching"})
-long["read"] = long["train_acc"] >= MIN_ACC
-fits = pd.concat([
-    A.fits_by(long[long["read"]], ["accuracy", "n_hidden"], "test accuracy", "lc_pairs").assign(
-        checkpoints=f"train acc >= {MIN_ACC:.0%}"),
-    A.fits_by(long, ["accuracy", "n_hidden"], "test accuracy", "lc_pairs").assign(checkpoints="all"),
-], ignore_index=True)
+long, fits = P000.accuracy_fits(curves, MIN_ACC)
 write_parquet(OUT / "fits.parquet", fits)  # the findings chapter reads this file (the first `checkpoints` kind)
-t11 = fits.merge(A.TABLE11, on=["accuracy", "n_hidden"], how="outer", suffixes=("", " paper"))
-t11 = t11[["accuracy", "n_hidden", "checkpoints", "gradient", "intercept", "r2", "p", "n", "gradient paper",
-           "intercept paper", "r2 paper", "note"]].sort_values(["accuracy", "n_hidden", "checkpoints"])
-t11 = t11.round({"gradient": 1, "intercept": 2, "r2": 3})
-t11["n"] = t11["n"].astype("Int64")
-t11["p"] = t11["p"].map(lambda v: f"{v:.2g}")
-t11.astype(object).where(t11.notna(), "").set_index(["accuracy", "n_hidden", "checkpoints"])
+P000.table11(fits)
 
 # %%
-pick_acc = alt.param(name="acc", value="classification",
-                     bind=alt.binding_select(options=["classification", "pattern matching"], name="accuracy "))
-sel2 = alt.selection_point(fields=["n_hidden"], bind="legend")
-pts = alt.Chart(long[long["read"]]).add_params(pick_acc, sel2).mark_circle(size=22, opacity=0.5).encode(
-    x=alt.X("test accuracy:Q", title="test accuracy"), y=alt.Y("lc_pairs:Q", title="local codes"),
-    color=alt.Color("n_hidden:N", title="hidden units"), opacity=alt.condition(sel2, alt.value(0.6), alt.value(0.05)),
-    tooltip=["n_hidden:N", "repeat:Q", "epoch:Q", "lc_pairs:Q", alt.Tooltip("test accuracy:Q", format=".3f")],
-).transform_filter("datum.accuracy == acc")
-lines = alt.Chart(long[long["read"]]).transform_filter("datum.accuracy == acc").transform_regression(
-    "test accuracy", "lc_pairs", groupby=["n_hidden"]).mark_line().encode(
-    x="test accuracy:Q", y="lc_pairs:Q", color="n_hidden:N", opacity=alt.condition(sel2, alt.value(1), alt.value(0.1)))
-alt.layer(pts, lines).properties(width=480, height=300,
-                                 title=f"local codes vs test accuracy (train acc ≥ {MIN_ACC:.0%})")
+lc_charts.accuracy_fit_chart(long, MIN_ACC)
 
 # %% [markdown]
 # ## The local codes of one network at the end of training
@@ -258,14 +163,12 @@ alt.layer(pts, lines).properties(width=480, height=300,
 # %%
 h_max = max(P.hidden_sizes)
 last = curves[(curves["n_hidden"] == h_max)].sort_values(["repeat", "epoch"]).groupby("repeat").tail(1).iloc[0]
-(v,) = A.network_views(OUT / "views.npz", {**BASE, "hidden": [h_max], "checkpoints": []}, int(last["data_seed"]))
-assert v["lc_pairs"] == last["lc_pairs"], "the retrained network differs from the sweep's"
-acts, labels, which = v["acts"], v["labels"], v["which"]
-units, names = A.jitter_units(acts, labels, n_other=3, max_units=12)
+(v,) = P000.network_jitter(OUT / "views.npz", {**BASE, "hidden": [h_max], "checkpoints": []},
+                           int(last["data_seed"]), lc_pairs=int(last["lc_pairs"]))
 display(Markdown(f"{h_max} units after {int(last['epoch'])} epochs: {int(last['lc_pairs'])} local codes; "
-                 f"points: {which}."))
-charts.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=20,
-               title=f"{h_max} hidden units, end of training")
+                 f"points: {v['which']}."))
+charts.jitterplot(v["acts"], v["labels"], units=v["units"], unit_names=v["names"], max_points_per_class=20,
+                  title=f"{h_max} hidden units, end of training")
 
 # %% [markdown]
 # ## Stored `paper`-scale results
@@ -274,14 +177,11 @@ charts.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_cl
 # `results/paper/18_training_time/`; when present, its Table 11 is shown here.
 
 # %%
-paper_fits = A.read_result(results_dir("paper", CHAPTER, create=False), "fits.parquet")
-if P.scale == "paper":
-    display(Markdown("This run *is* the paper-scale run (the figures and tables above)."))
-elif paper_fits is None:
-    display(Markdown("No paper-scale results are stored yet."))
-else:
-    display(Markdown("**Paper scale (stored results)**: Table 11"))
-    display(paper_fits.merge(A.TABLE11, on=["accuracy", "n_hidden"], how="outer", suffixes=("", " paper")))
+note, stored = P000.paper_scale_results(P.scale, CHAPTER, "fits.parquet", "the figures and tables above",
+                                        "Table 11")
+display(Markdown(note))
+if stored is not None:
+    display(stored.merge(P000.TABLE11, on=["accuracy", "n_hidden"], how="outer", suffixes=("", " paper")))
 
 # %% [markdown]
 # ## Discussion

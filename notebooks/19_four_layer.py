@@ -61,20 +61,19 @@ CHOICES = {"conditions": ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K",
                           "S"]}
 
 # %%
-import altair as alt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import analysis as A
-from localcodes import book, paper000, charts
-from localcodes import train as T
-from localcodes.store import provenance, results_dir, write_json, write_parquet
+from localcodes import book, charts, engine
+from localcodes.charts import paper000 as lc_charts
+from localcodes.experiments import paper000 as P000
+from localcodes.store import results_dir, write_parquet
 
 P = book.settings(PRESETS, scale, conditions=conditions, first_layer=first_layer, second_layer=second_layer,
                   repeats=repeats, epochs=epochs, patience=patience, lr_sigmoid=lr_sigmoid, lr_relu=lr_relu,
                   n_x_small=n_x_small, n_x_large=n_x_large, seed=seed)
 charts.setup()
-paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
+P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "19_four_layer"
 OUT = results_dir(P.scale, CHAPTER)
 BASE = {"optimizer": "sgd", "batch_size": 32, "epochs": P.epochs, "patience": P.patience, "output": "onehot",
@@ -85,7 +84,7 @@ display(Markdown(
     f"{P.lr_sigmoid} (sigmoid) / {P.lr_relu} (ReLU); training sets of {P.n_x_small} and {P.n_x_large} codewords; "
     f"validation set {10 * (P.n_x_small // 10)} fresh codewords; dropout 20 %; validation-loss patience "
     f"{P.patience} epochs."))
-display(A.TABLE1.loc[P.conditions])
+display(P000.TABLE1.loc[P.conditions])
 
 # %% [markdown]
 # ## Reading Table 1, and what differs from the paper
@@ -93,7 +92,7 @@ display(A.TABLE1.loc[P.conditions])
 # * **"O–S"** is printed as one row ("ReLU, \*, \*, n_x = 1000, \*": tests of softmax, dropout and the three
 #   stopping rules); we read it as five single changes from M (see the `note` column above).
 # * **"60,000 steps"** (Table 1) is "60K epochs" in the text (Fig. 6a); we use an epoch budget. At the `book`
-#   scale it is 300 epochs at a step size 200 times the paper's for sigmoid networks (`train.BOOK_DEFAULTS`' rule:
+#   scale it is 300 epochs at a step size 200 times the paper's for sigmoid networks (`engine.BOOK_DEFAULTS`' rule:
 #   the same learning rate × epochs as 60,000 epochs at 0.01). ReLU networks die at such steps (at lr 0.5 with
 #   softmax they stall at 70 % training accuracy), so they use lr 0.1 — less training "time", although they reach
 #   100 % training accuracy within it.
@@ -110,10 +109,10 @@ display(A.TABLE1.loc[P.conditions])
 # %%
 frames = []
 for c in P.conditions:  # one sweep per condition: conditions differ in structure, so they train apart anyway
-    settings = A.table1_settings(c, P.n_x_small, P.n_x_large, P.lr_sigmoid, P.lr_relu)
+    settings = P000.table1_settings(c, P.n_x_small, P.n_x_large, P.lr_sigmoid, P.lr_relu)
     grid = {"hidden": [[h, P.second_layer] for h in P.first_layer]}
-    h = T.sweep(grid, repeats=P.repeats, store=OUT / "sweep", base={**BASE, **settings}, progress=False)
-    frames.append(A.final_rows(h).assign(condition_letter=c))
+    h = engine.sweep(grid, repeats=P.repeats, store=OUT / "sweep", base={**BASE, **settings}, progress=False)
+    frames.append(P000.final_rows(h).assign(condition_letter=c))
 final = pd.concat(frames, ignore_index=True)
 final["n_hidden"] = final["width"].astype(int)
 final = final.rename(columns={"condition_letter": "cond", "lc_pairs_h1": "lc_layer1", "lc_pairs_h2": "lc_layer2"})
@@ -121,9 +120,7 @@ final = final[["cond", "n_hidden", "repeat", "data_seed", "activation", "softmax
                "lc_pairs", "lc_layer1", "lc_layer2", "lc_units", "train_acc", "val_acc", "epoch", "stop_reason"]]
 final = final.rename(columns={"cond": "condition"}).sort_values(["condition", "n_hidden", "repeat"],
                                                                 ignore_index=True)
-write_parquet(OUT / "final.parquet", final)  # the findings chapter reads this file
-write_json(OUT / "provenance.json", provenance(chapter=CHAPTER, scale=P.scale, parameters=vars(P),
-                                               networks=len(final)))
+P000.save_frames(P.scale, CHAPTER, vars(P), len(final), final=final)  # the findings chapter reads final.parquet
 final.groupby("condition")[["train_acc", "val_acc", "epoch"]].mean().round(3).T
 
 # %% [markdown]
@@ -141,24 +138,11 @@ long = final.melt(id_vars=["condition", "n_hidden", "repeat", "activation"],
                   value_vars=["lc_pairs", "lc_layer1", "lc_layer2"], var_name="layer", value_name="local codes")
 long["layer"] = long["layer"].map({"lc_pairs": "both layers", "lc_layer1": "hidden layer 1",
                                    "lc_layer2": "hidden layer 2"})
-summ = A.summary_stats(long, ["layer", "n_hidden", "condition", "activation"], "local codes").reset_index()
+summ = P000.summary_stats(long, ["layer", "n_hidden", "condition", "activation"], "local codes").reset_index()
 summ["lo"] = summ["mean"] - summ["sem"].fillna(0)
 summ["hi"] = summ["mean"] + summ["sem"].fillna(0)
-layer = alt.param(name="layer", value="both layers", bind=alt.binding_select(
-    options=["both layers", "hidden layer 1", "hidden layer 2"], name="layer "))
 sizes = sorted(final["n_hidden"].unique().tolist())
-size = alt.param(name="nh", value=sizes[0], bind=alt.binding_select(options=sizes, name="first layer units "))
-flt = "datum.layer == layer && datum.n_hidden == nh"
-xcond = alt.X("condition:N", title="condition (Table 1)", sort=list(P.conditions))
-bars = alt.Chart(summ).mark_bar().encode(
-    x=xcond, y=alt.Y("mean:Q", title="local codes (mean ± s.e.)"),
-    color=alt.Color("activation:N", scale=alt.Scale(domain=["sigmoid", "relu"], range=["#4c78a8", "#e45756"])),
-    tooltip=["condition:N", "layer:N", "n_hidden:Q", alt.Tooltip("mean:Q", format=".2f"),
-             alt.Tooltip("sem:Q", format=".2f"), "n:Q"]).transform_filter(flt)
-errs = alt.Chart(summ).mark_errorbar().encode(x=xcond, y=alt.Y("lo:Q", title="local codes (mean ± s.e.)"),
-                                              y2="hi:Q").transform_filter(flt)
-alt.layer(bars, errs).properties(width=560, height=280, title="local codes per training condition").add_params(
-    layer, size)
+lc_charts.conditions_chart(summ, P.conditions, sizes)
 
 # %% [markdown]
 # ## The paper's statements, tested
@@ -168,7 +152,7 @@ alt.layer(bars, errs).properties(width=560, height=280, title="local codes per t
 # hidden layers), with a two-sided Mann–Whitney U p-value.
 
 # %%
-contrasts = A.contrast_table(final, "lc_pairs")
+contrasts = P000.contrast_table(final, "lc_pairs")
 write_parquet(OUT / "contrasts.parquet", contrasts)  # the findings chapter reads this file
 display(contrasts.round(3))
 relu = final[final["activation"] == "relu"]["lc_pairs"]
@@ -189,16 +173,13 @@ display(Markdown(
 # %%
 for c in [c for c in ("B", "L") if c in P.conditions] or P.conditions[:1]:
     r = final[(final["condition"] == c) & (final["n_hidden"] == sizes[0])].sort_values("repeat").iloc[0]
-    settings = A.table1_settings(c, P.n_x_small, P.n_x_large, P.lr_sigmoid, P.lr_relu)
-    (v,) = A.network_views(OUT / f"views_{c}.npz", {**BASE, **settings, "hidden": [sizes[0], P.second_layer]},
-                           int(r["data_seed"]), layer=0)
-    assert v["lc_pairs"] == r["lc_pairs"], "the retrained network differs from the sweep's"
-    acts, labels, which = v["acts"], v["labels"], v["which"]
-    units, names = A.jitter_units(acts, labels, n_other=3, max_units=12)
+    settings = P000.table1_settings(c, P.n_x_small, P.n_x_large, P.lr_sigmoid, P.lr_relu)
+    (v,) = P000.network_jitter(OUT / f"views_{c}.npz", {**BASE, **settings, "hidden": [sizes[0], P.second_layer]},
+                               int(r["data_seed"]), lc_pairs=int(r["lc_pairs"]), layer=0)
     display(Markdown(f"**Condition {c}** ({r['activation']}), first hidden layer: {int(r['lc_layer1'])} local codes "
-                     f"(second layer {int(r['lc_layer2'])}); points: {which}."))
-    display(charts.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=20,
-                           title=f"condition {c}, hidden layer 1"))
+                     f"(second layer {int(r['lc_layer2'])}); points: {v['which']}."))
+    display(charts.jitterplot(v["acts"], v["labels"], units=v["units"], unit_names=v["names"],
+                              max_points_per_class=20, title=f"condition {c}, hidden layer 1"))
 
 # %% [markdown]
 # ## Stored `paper`-scale results
@@ -207,14 +188,10 @@ for c in [c for c in ("B", "L") if c in P.conditions] or P.conditions[:1]:
 # when present, its contrasts are shown here.
 
 # %%
-paper_contrasts = A.read_result(results_dir("paper", CHAPTER, create=False), "contrasts.parquet")
-if P.scale == "paper":
-    display(Markdown("This run *is* the paper-scale run (the figure and tables above)."))
-elif paper_contrasts is None:
-    display(Markdown("No paper-scale results are stored yet."))
-else:
-    display(Markdown("**Paper scale (stored results)**"))
-    display(paper_contrasts)
+note, stored = P000.paper_scale_results(P.scale, CHAPTER, "contrasts.parquet", "the figure and tables above")
+display(Markdown(note))
+if stored is not None:
+    display(stored)
 
 # %% [markdown]
 # ## Discussion

@@ -75,12 +75,12 @@ CHOICES = {"modes": ["fixed", "gaussian"], "optimizer": ["sgd", "adam"],
 # %%
 import time
 
-import altair as alt
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import book, data, paper000, train, charts
+from localcodes import book, charts, data, engine
+from localcodes.charts import paper000 as lc_charts
+from localcodes.experiments import paper000 as P000
 from localcodes.store import ResultsStore, results_dir
 
 P = book.settings(PRESETS, scale, widths=widths, invariants=invariants, modes=modes, n_per_class=n_per_class,
@@ -88,12 +88,12 @@ P = book.settings(PRESETS, scale, widths=widths, invariants=invariants, modes=mo
                   source=source, example_width=example_width, seed=seed)
 charts.setup()
 pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
-paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
+P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "20_mnist_invariants"
 TRAINING = {"optimizer": P.optimizer, "lr": P.lr, "batch_size": 32, "epochs": P.max_epochs, "stop": "train_acc",
             "acc_target": 0.99, "activation": "sigmoid", "seed": P.seed}
 DATA = {"n_per_class": P.n_per_class, "n_pixels": P.n_pixels, "source": P.source}
-sample = paper000.digits_data("all images", "fixed", **DATA, seed=P.seed)
+sample = P000.digits_data("all images", "fixed", **DATA, seed=P.seed)
 display(Markdown(
     f"**Data: {sample.info['data']}** ({sample.info['source']}), a balanced subset of "
     f"{sample.info['n_per_class']} training images per class ({len(sample.y)} in all), hot-pixel blocks of "
@@ -126,29 +126,21 @@ if sample.info["data"] != "MNIST":
 # centring on the mean image).
 
 # %%
-digits = data.balanced_subset(paper000._digits("train", P.source), 1, seed=P.seed)
-npx = min(P.n_pixels, digits.images.shape[1] * digits.images.shape[2] // 10)
-cells = []
-for label, mode in [("as loaded", None), ("fixed invariant", "fixed"), ("Gaussian invariant", "gaussian")]:
-    imgs = digits.images if mode is None else data.add_hot_pixels(digits.images, digits.labels, mode=mode,
-                                                                  n_pixels=npx, seed=P.seed).images
-    cells += [{"row": f"class {c}", "column": label, "image": imgs[int(np.flatnonzero(digits.labels == c)[0])]}
-              for c in (0, 1, 2)]
-paper000.image_grid(pd.DataFrame(cells))
+lc_charts.image_grid(P000.example_images(P.source, P.n_pixels, seed=P.seed))
 
 # %% [markdown]
 # ## Training every condition
 
 # %%
-conditions = [{**c, **DATA, "hidden": [w, w]} for c in paper000.digit_conditions(P.invariants, P.modes)
+conditions = [{**c, **DATA, "hidden": [w, w]} for c in P000.digit_conditions(P.invariants, P.modes)
               for w in P.widths]
 store = ResultsStore(results_dir(P.scale, CHAPTER) / "sweep")
 t0 = time.perf_counter()
-rows = train.sweep(conditions, P.repeats, store, base=TRAINING, data_fn=paper000.digits_data, progress=False)
+rows = engine.sweep(conditions, P.repeats, store, base=TRAINING, data_fn=P000.digits_data, progress=False)
 final = rows[rows["final"]].copy()
 display(Markdown(f"{len(final)} networks ({time.perf_counter() - t0:.0f} s, including any reused from the results "
                  f"store)."))
-reached = final.groupby(["invariant", "mode"])["epochs_to_acc"].apply(lambda v: v.notna().mean())
+reached = P000.reached_share(final)
 if (reached < 1).any():
     display(Markdown("Networks that did not reach 99 % within the epoch budget: "
                      + ", ".join(f"{i} / {m}: {1 - r:.0%}" for (i, m), r in reached.items() if r < 1)))
@@ -160,35 +152,11 @@ if (reached < 1).any():
 # paper's. Standard-MNIST networks are trained once and shown under both modes.
 
 # %%
-def pm(v: pd.Series) -> str:
-    sem = v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else 0.0
-    return f"{v.mean():.1f}±{sem:.2f}"
-
-
-ours = []
-for (inv, mode, w), g in final.groupby(["invariant", "mode", "width"]):
-    for m in ([mode] if inv != "standard" else P.modes):
-        ours.append({"condition": inv, "mode": m, "n_hidden": int(w), "ours": pm(g["lc_pairs"]),
-                     "mean": g["lc_pairs"].mean(), "layer 1": g["lc_pairs_h1"].mean(),
-                     "layer 2": g["lc_pairs_h2"].mean()})
-ours = pd.DataFrame(ours)
-paper9 = paper000.table9_long().rename(columns={"mean": "paper mean", "sem": "paper sem"})
-paper9["paper"] = paper000.TABLE9.stack(["mode", "n_hidden"], future_stack=True).to_numpy()
-t9 = ours.merge(paper9, on=["condition", "mode", "n_hidden"], how="left")
-order = {c: i for i, c in enumerate(data.HOT_PIXEL_CONDITIONS)}
-t9 = t9.sort_values(["mode", "condition"], key=lambda s: s.map(order) if s.name == "condition" else s)
-t9.pivot_table(index="condition", columns=["mode", "n_hidden"], values=["ours", "paper"], aggfunc="first",
-               sort=False).reindex([c for c in data.HOT_PIXEL_CONDITIONS if c in P.invariants])
+t9 = P000.table9(final, P.modes)
+P000.table9_wide(t9, P.invariants)
 
 # %%
-bars = t9.assign(label=t9["condition"] + " · " + t9["mode"])
-alt.Chart(bars).mark_bar().encode(
-    x=alt.X("mean:Q", title="local codes (pairs), mean over repeats"),
-    y=alt.Y("condition:N", sort=list(data.HOT_PIXEL_CONDITIONS), title=None),
-    color=alt.Color("mode:N"), yOffset="mode:N",
-    tooltip=["condition:N", "mode:N", "n_hidden:Q", "ours:N", "paper:N", alt.Tooltip("layer 1:Q", format=".2f"),
-             alt.Tooltip("layer 2:Q", format=".2f")],
-).properties(width=360, height=200).facet(column=alt.Column("n_hidden:O", title="hidden units per layer"))
+lc_charts.table9_chart(t9, data.HOT_PIXEL_CONDITIONS)
 
 # %% [markdown]
 # ## Table 10: epochs to 99 % training accuracy
@@ -198,72 +166,12 @@ alt.Chart(bars).mark_bar().encode(
 # standard digits — the number to compare, since the absolute counts depend on the optimiser and the data size.
 
 # %%
-ep = final.groupby(["invariant", "mode"])["epochs_to_acc"].mean().unstack("mode")
-for m in P.modes:
-    if m not in ep:
-        ep[m] = np.nan
-    if "standard" in ep.index:  # standard digits were trained once, under the first mode
-        ep.loc["standard", m] = ep.loc["standard", P.modes[0]]
-t10 = pd.DataFrame(index=[c for c in data.HOT_PIXEL_CONDITIONS if c in P.invariants])
-for m in P.modes:
-    t10[f"ours, {m}"] = ep[m].round(1)
-    t10[f"paper, {m}"] = paper000.TABLE10[m]
-    if "standard" in ep.index:
-        t10[f"ours ÷ standard, {m}"] = (ep[m] / ep.loc["standard", m]).round(3)
-        t10[f"paper ÷ standard, {m}"] = (paper000.TABLE10[m] / paper000.TABLE10.loc["standard", m]).round(3)
+t10 = P000.table10(final, P.invariants, P.modes)
 t10
 
 # %%
-def lcs(inv, mode):
-    return final[(final["invariant"] == inv) & (final["mode"] == mode)]
-
-
-checks = []
-if {"standard", "all images"} <= set(P.invariants) and "fixed" in P.modes:
-    a, b = lcs("standard", P.modes[0]), lcs("all images", "fixed")
-    w = paper000.welch(b["lc_pairs"], a["lc_pairs"])
-    checks.append({"finding": 1, "key": "fixed_invariant_more",
-                   "claim": "a fixed invariant on all images gives more local codes than standard digits",
-                   "paper": "Table 9: 0.6–1.5 vs 0", "ours": f"{w['mean_a']:.2f} vs {w['mean_b']:.2f}, Welch p = "
-                                                             f"{w['p']:.3g}",
-                   "diff": w["mean_a"] - w["mean_b"], "p": w["p"],
-                   "holds": bool(w["mean_a"] > w["mean_b"] and w["p"] < 0.05) if np.isfinite(w["p"]) else None,
-                   "direction": bool(w["mean_a"] > w["mean_b"])})
-    ta, tb = a["epochs_to_acc"].mean(), b["epochs_to_acc"].mean()
-    checks.append({"finding": None, "key": "shortcut_faster",
-                   "claim": "the invariant is a short-cut: training to 99 % is faster with it on all images",
-                   "paper": "Table 10: 221.7 vs 10,908 epochs",
-                   "ours": f"{tb:.1f} vs {ta:.1f} epochs", "diff": tb - ta, "p": None,
-                   "holds": bool(tb < ta) if np.isfinite(ta) and np.isfinite(tb) else None,
-                   "direction": bool(tb < ta)})
-if {"all images"} <= set(P.invariants) and {"fixed", "gaussian"} <= set(P.modes):
-    f, g = lcs("all images", "fixed"), lcs("all images", "gaussian")
-    w = paper000.welch(g["lc_pairs"], f["lc_pairs"])
-    checks.append({"finding": 1, "key": "gaussian_fewer",
-                   "claim": "a Gaussian (variable) invariant gives fewer local codes than a fixed one",
-                   "paper": "Table 9: 0 vs 0.6–1.5 (all images)",
-                   "ours": f"{w['mean_a']:.2f} (Gaussian) vs {w['mean_b']:.2f} (fixed), Welch p = {w['p']:.3g}",
-                   "diff": w["mean_a"] - w["mean_b"], "p": w["p"],
-                   "holds": bool(w["mean_a"] < w["mean_b"] and w["p"] < 0.05) if np.isfinite(w["p"]) else None,
-                   "direction": bool(w["mean_a"] < w["mean_b"])})
-    tf, tg = f["epochs_to_acc"].mean(), g["epochs_to_acc"].mean()
-    checks.append({"finding": None, "key": "gaussian_slower",
-                   "claim": "a Gaussian invariant takes longer to train than a fixed one (all images)",
-                   "paper": "Table 10: 460.9 vs 221.7 epochs", "ours": f"{tg:.1f} vs {tf:.1f} epochs",
-                   "diff": tg - tf, "p": None,
-                   "holds": bool(tg > tf) if np.isfinite(tf) and np.isfinite(tg) else None,
-                   "direction": bool(tg > tf)})
-if {"standard", "50% of images"} <= set(P.invariants) and "fixed" in P.modes:
-    a, h = lcs("standard", P.modes[0]), lcs("50% of images", "fixed")
-    w = paper000.welch(h["lc_pairs"], a["lc_pairs"])
-    checks.append({"finding": 1, "key": "half_none",
-                   "claim": "an invariant on only 50 % of the images gives no more local codes than none",
-                   "paper": "Table 9: 0 vs 0", "ours": f"{w['mean_a']:.2f} vs {w['mean_b']:.2f}, Welch p = "
-                                                       f"{w['p']:.3g}",
-                   "diff": w["mean_a"] - w["mean_b"], "p": w["p"],
-                   "holds": bool(not (w["mean_a"] > w["mean_b"] and w["p"] < 0.05)) if np.isfinite(w["p"])
-                   else bool(w["mean_a"] <= w["mean_b"]), "direction": bool(w["mean_a"] <= w["mean_b"])})
-paper000.verdict_table(checks) if checks else Markdown("*Too few conditions at this scale to test the claims.*")
+checks = P000.digit_checks(final, P.invariants, P.modes)
+P000.verdict_table(checks) if checks else Markdown("*Too few conditions at this scale to test the claims.*")
 
 # %% [markdown]
 # ## A network's local codes
@@ -273,7 +181,7 @@ paper000.verdict_table(checks) if checks else Markdown("*Too few conditions at t
 
 # %%
 inv = "all images" if "all images" in P.invariants else P.invariants[-1]
-ex_acts, ex_labels, ex_names, ex_table = paper000.digit_example(
+ex_acts, ex_labels, ex_names, ex_table = P000.digit_example(
     P.scale, CHAPTER, {"invariant": inv, "mode": P.modes[0], **DATA, "seed": P.seed},
     {**TRAINING, "hidden": (P.example_width, P.example_width), "seed": P.seed})
 display(ex_table)
@@ -287,18 +195,16 @@ if ex_acts.shape[1]:
 # Shown when this chapter has been run at the `paper` scale (`localcodes run 20_mnist_invariants --scale paper`).
 
 # %%
-paper_store = ResultsStore(results_dir("paper", CHAPTER, create=False) / "sweep")
-if not paper_store.parts():
-    display(Markdown("*No paper-scale results are stored yet.*"))
+stored = P000.stored_means("paper", CHAPTER)
+if stored is None:
+    display(Markdown(P000.NO_PAPER_RESULTS))
 else:
-    pf = paper_store.read()
-    pf = pf[pf["final"]]
     display(Markdown("**PAPER SCALE (stored results)**: mean local codes and epochs to 99 %"))
-    display(pf.groupby(["invariant", "mode", "width"])[["lc_pairs", "epochs_to_acc"]].mean().round(2))
+    display(stored)
 
 # %%
 summary = t9[["condition", "mode", "n_hidden", "mean", "layer 1", "layer 2", "paper mean", "paper sem"]].rename(
     columns={"mean": "lc_pairs_mean"})
-paper000.save_chapter(P.scale, CHAPTER, summary, checks, widths=P.widths, repeats=P.repeats, training=TRAINING,
+P000.save_chapter(P.scale, CHAPTER, summary, checks, widths=P.widths, repeats=P.repeats, training=TRAINING,
                       data=sample.info, epochs_to_99=t10.reset_index(names="condition").to_dict("records"))
-display(Markdown(paper000.verdict_lines(checks)))
+display(Markdown(P000.verdict_lines(checks)))

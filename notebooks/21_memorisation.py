@@ -46,41 +46,38 @@ PRESETS = {
 CHOICES = {"training": ["book", "paper"]}
 
 # %%
-import altair as alt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from localcodes import analysis as A
-from localcodes import book, paper000, charts
-from localcodes import train as T
-from localcodes.store import provenance, results_dir, write_json, write_parquet
+from localcodes import book, charts, engine
+from localcodes.charts import paper000 as lc_charts
+from localcodes.experiments import paper000 as P000
+from localcodes.store import results_dir, write_parquet
 
 P = book.settings(PRESETS, scale, hidden_sizes=hidden_sizes, repeats=repeats, training=training, epochs=epochs,
                   lr=lr, n_per_class=n_per_class, seed=seed)
 charts.setup()
-paper000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
+P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "21_memorisation"
 OUT = results_dir(P.scale, CHAPTER)
-TRAIN = A.training(P.training, epochs=P.epochs, lr=P.lr)
+TRAIN = P000.training(P.training, epochs=P.epochs, lr=P.lr)
 BASE = {**TRAIN, "n_per_class": P.n_per_class, "seed": P.seed}
 display(Markdown(
     f"**Scale `{P.scale}`**: hidden sizes {P.hidden_sizes}, {P.repeats} control and {P.repeats} shuffled networks "
     f"each, {TRAIN['epochs']} epochs of {TRAIN['optimizer']} (lr {TRAIN['lr']}, batch {TRAIN['batch_size']}). "
     "The paper: 45,000 epochs of SGD at lr 0.01; book-scale training takes larger, fewer steps "
-    "(`train.BOOK_DEFAULTS`)."))
+    "(`engine.BOOK_DEFAULTS`)."))
 
 # %%
 grid = {"hidden": [[h] for h in P.hidden_sizes], "shuffle_targets": [False, True]}
-history = T.sweep(grid, repeats=P.repeats, store=OUT / "sweep", base=BASE, progress=False)
-final = A.final_rows(history)
+history = engine.sweep(grid, repeats=P.repeats, store=OUT / "sweep", base=BASE, progress=False)
+final = P000.final_rows(history)
 final["n_hidden"] = final["width"].astype(int)
 final["targets"] = final["shuffle_targets"].map({False: "control", True: "shuffled"})
 final = final[["n_hidden", "targets", "repeat", "data_seed", "lc_pairs", "lc_units", "lc_on", "lc_off",
                "train_acc", "train_pm", "n_correct"]].sort_values(["n_hidden", "targets", "repeat"],
                                                                     ignore_index=True)
-write_parquet(OUT / "final.parquet", final)  # the findings chapter reads this file
-write_json(OUT / "provenance.json", provenance(chapter=CHAPTER, scale=P.scale, parameters=vars(P),
-                                               networks=len(final)))
+P000.save_frames(P.scale, CHAPTER, vars(P), len(final), final=final)  # the findings chapter reads final.parquet
 final.groupby(["n_hidden", "targets"])[["train_acc", "train_pm"]].mean().round(3)
 
 # %% [markdown]
@@ -92,10 +89,10 @@ final.groupby(["n_hidden", "targets"])[["train_acc", "train_pm"]].mean().round(3
 # ## Fig. 13: local codes of control and shuffled networks
 
 # %%
-summ = A.summary_stats(final, ["n_hidden", "targets"], "lc_pairs").reset_index()
+summ = P000.summary_stats(final, ["n_hidden", "targets"], "lc_pairs").reset_index()
 rows = []
 for h, g in final.groupby("n_hidden"):
-    c = A.compare_groups(g[g.targets == "control"]["lc_pairs"], g[g.targets == "shuffled"]["lc_pairs"])
+    c = P000.compare_groups(g[g.targets == "control"]["lc_pairs"], g[g.targets == "shuffled"]["lc_pairs"])
     rows.append({"n_hidden": h, **c})
 comp = pd.DataFrame(rows).rename(columns={"mean_a": "control", "mean_b": "shuffled"})
 comp["reduction"] = -comp["change"]
@@ -109,17 +106,7 @@ display(Markdown(
     + "."))
 
 # %%
-points = alt.Chart(final).mark_circle(size=50, opacity=0.7).encode(
-    x=alt.X("targets:N", title=None, axis=alt.Axis(labelAngle=0)), xOffset=alt.XOffset("jit:Q"),
-    y=alt.Y("lc_pairs:Q", title="local codes"),
-    color=alt.Color("targets:N", scale=alt.Scale(domain=["control", "shuffled"], range=["#d62728", "#1f77b4"])),
-    tooltip=["n_hidden:Q", "targets:N", "repeat:Q", "lc_pairs:Q", alt.Tooltip("train_acc:Q", format=".3f")],
-).transform_calculate(jit="random()")
-means = alt.Chart(summ).mark_tick(color="black", thickness=2, size=30).encode(
-    x=alt.X("targets:N", title=None, axis=alt.Axis(labelAngle=0)), y=alt.Y("mean:Q", title="local codes"))
-alt.hconcat(*[
-    alt.layer(points.transform_filter(f"datum.n_hidden == {h}"), means.transform_filter(f"datum.n_hidden == {h}"))
-    .properties(width=160, height=260, title=f"{h} hidden units") for h in P.hidden_sizes])
+lc_charts.memorisation_chart(final, summ, P.hidden_sizes)
 
 # %% [markdown]
 # ## The local codes of a memorising network
@@ -131,14 +118,12 @@ alt.hconcat(*[
 # %%
 cand = final[(final["targets"] == "shuffled") & (final["n_hidden"] == max(P.hidden_sizes))]
 r = cand.sort_values("lc_pairs", ascending=False).iloc[0]
-(v,) = A.network_views(OUT / "views.npz", {**BASE, "hidden": [int(r["n_hidden"])], "shuffle_targets": True},
-                       int(r["data_seed"]))
-assert v["lc_pairs"] == r["lc_pairs"], "the retrained network differs from the sweep's"
-acts, labels, which = v["acts"], v["labels"], v["which"]
-units, names = A.jitter_units(acts, labels, n_other=3, max_units=12)
-display(Markdown(f"{int(r['n_hidden'])} units, shuffled targets: {int(r['lc_pairs'])} local codes; points: {which}."))
-charts.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_class=20,
-               title=f"shuffled targets, {int(r['n_hidden'])} hidden units")
+(v,) = P000.network_jitter(OUT / "views.npz", {**BASE, "hidden": [int(r["n_hidden"])], "shuffle_targets": True},
+                           int(r["data_seed"]), lc_pairs=int(r["lc_pairs"]))
+display(Markdown(f"{int(r['n_hidden'])} units, shuffled targets: {int(r['lc_pairs'])} local codes; points: "
+                 f"{v['which']}."))
+charts.jitterplot(v["acts"], v["labels"], units=v["units"], unit_names=v["names"], max_points_per_class=20,
+                  title=f"shuffled targets, {int(r['n_hidden'])} hidden units")
 
 # %% [markdown]
 # ## Stored `paper`-scale results
@@ -147,14 +132,10 @@ charts.jitterplot(acts, labels, units=units, unit_names=names, max_points_per_cl
 # when present they are summarised here.
 
 # %%
-paper_comp = A.read_result(results_dir("paper", CHAPTER, create=False), "compare.parquet")
-if P.scale == "paper":
-    display(Markdown("This run *is* the paper-scale run (the tables above)."))
-elif paper_comp is None:
-    display(Markdown("No paper-scale results are stored yet."))
-else:
-    display(Markdown("**Paper scale (stored results)**"))
-    display(paper_comp)
+note, stored = P000.paper_scale_results(P.scale, CHAPTER, "compare.parquet", "the tables above")
+display(Markdown(note))
+if stored is not None:
+    display(stored)
 
 # %% [markdown]
 # ## Discussion

@@ -18,7 +18,7 @@
 # the scale this page was built with and, where they exist, from stored `paper`-scale results. A chapter whose
 # results are missing gives "not run": run it (`localcodes run CHAPTER --scale SCALE`) and rebuild this page.
 #
-# How a verdict is reached is written in `localcodes.analysis` (one function per piece of evidence, named in the
+# How a verdict is reached is written in `localcodes.experiments.paper000.findings` (one function per piece of evidence, named in the
 # tables below); several pieces of evidence combine into *reproduced* only if all are reproduced, *not reproduced*
 # only if all are not, and *partly* otherwise.
 #
@@ -33,7 +33,7 @@
 # | 7. Monitoring the number of LCs can be useful for figuring out when to stop training | [experiment 10](18_training_time.ipynb) (`turning.parquet`) |
 #
 # The chapters of experiments 1–7 and 12 record each claim of the paper they test in `checks.parquet` (columns
-# `finding`, `claim`, `ours`, `holds`; see `localcodes.paper000`): a claim that holds counts as *reproduced*, one
+# `finding`, `claim`, `ours`, `holds`; see `localcodes.experiments.paper000.checks`): a claim that holds counts as *reproduced*, one
 # that does not as *not reproduced*, one that could not be judged at that scale as *not run*.
 # Files live under `results/<scale>/<chapter>/`.
 
@@ -64,22 +64,16 @@ AFTER = [
 ]
 
 # %%
-import functools
-
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from localcodes import analysis as A
 from localcodes import book
-from localcodes.store import results_dir
+from localcodes.experiments import paper000 as P000
 
 P = book.settings(PRESETS, scale, stop_tolerance=stop_tolerance)
 pd.set_option("display.max_colwidth", None)  # the findings are sentences
-evidence = [(f, label, ch, name, functools.partial(judge, tolerance=P.stop_tolerance)
-             if judge is A.verdict_stopping else judge) for f, label, ch, name, judge in A.EVIDENCE]
-scales = [P.scale] + (["paper"] if P.scale != "paper" else [])
-tables = {s: A.findings_table(s, evidence) for s in scales}
-have_paper = any(v != A.NOT_RUN for v in tables["paper"][0]["verdict"]) if "paper" in tables else False
+tables = P000.findings_tables(P.scale, P.stop_tolerance)
+have_paper = P000.has_paper_results(tables)
 display(Markdown(f"Verdicts at the **`{P.scale}`** scale"
                  + (" and from stored **`paper`**-scale results." if have_paper else
                     "; no `paper`-scale results are stored (`results/paper/` is empty for these chapters).")))
@@ -88,11 +82,7 @@ display(Markdown(f"Verdicts at the **`{P.scale}`** scale"
 # ## The seven findings
 
 # %%
-per = tables[P.scale][1].rename(columns={"verdict": f"verdict ({P.scale})"})
-if have_paper:
-    per["verdict (paper)"] = tables["paper"][1]["verdict"].to_numpy()
-per = per.drop(columns=["evidence"]).set_index("finding")
-per
+P000.findings_summary(tables, P.scale)
 
 # %% [markdown]
 # ## The evidence behind each verdict
@@ -101,12 +91,12 @@ per
 # verdict and the numbers behind it. The rule for each verdict is in the docstring of the named function.
 
 # %%
-display(HTML(A.evidence_html(tables[P.scale][0])))
+display(HTML(P000.evidence_html(tables[P.scale][0])))
 
 # %%
 if have_paper:
     display(Markdown("**`paper` scale (stored results)**"))
-    display(HTML(A.evidence_html(tables["paper"][0])))
+    display(HTML(P000.evidence_html(tables["paper"][0])))
 
 # %% [markdown]
 # ## What the verdicts can and cannot say
@@ -117,9 +107,8 @@ if have_paper:
 # * Findings 1, 3 and 6 rest partly on experiments 1–7 and 12, whose chapters test the paper's claims themselves;
 #   this page takes their verdicts (`holds`) as they are, so it inherits their rules.
 # * The rules are deliberately simple (a direction and a 5 % test where the paper tested, or a stated tolerance);
-#   their thresholds are parameters of the functions in `localcodes.analysis`.
+#   their thresholds are parameters of the functions in `localcodes.experiments.paper000.findings`.
 
 # %%
-stored = sorted(p.name for p in results_dir(P.scale, create=False).glob("[12][0-9]_*")) \
-    if results_dir(P.scale, create=False).exists() else []
+stored = P000.stored_chapters(P.scale)
 display(Markdown(f"Local-codes chapters with results at `{P.scale}`: " + (", ".join(stored) or "none") + "."))

@@ -23,6 +23,7 @@ from localcodes.data import (
     hot_pixel_condition,
     load_digits,
 )
+from localcodes.store import ResultsStore, results_dir
 
 from .reported import TABLE9, TABLE10, table9_long
 from .statistics import welch
@@ -90,7 +91,18 @@ def example_images(source: str = "auto", n_pixels: int = 20, seed: int = 0, clas
     return pd.DataFrame(cells)
 
 
-def unreached(final: pd.DataFrame) -> pd.Series:
+def stored_means(scale: str, chapter: str) -> pd.DataFrame | None:
+    """Mean local codes and epochs to 99 % per invariant, mode and hidden size of the networks a chapter stored at
+    ``scale`` (its ``sweep`` store); None when nothing is stored."""
+    store = ResultsStore(results_dir(scale, chapter, create=False) / "sweep")
+    if not store.parts():
+        return None
+    rows = store.read()
+    rows = rows[rows["final"]]
+    return rows.groupby(["invariant", "mode", "width"])[["lc_pairs", "epochs_to_acc"]].mean().round(2)
+
+
+def reached_share(final: pd.DataFrame) -> pd.Series:
     """Share of networks per (invariant, mode) that reached 99 % training accuracy within the epoch budget."""
     return final.groupby(["invariant", "mode"])["epochs_to_acc"].apply(lambda v: v.notna().mean())
 

@@ -200,3 +200,15 @@ def split_params(params: dict) -> tuple[dict, dict]:
     train_p = {k: v for k, v in params.items() if k in engine.TRAIN_KEYS}
     data_p = {k: v for k, v in params.items() if k not in engine.TRAIN_KEYS}
     return train_p, data_p
+
+
+def stored_summary(scale: str, changes: Sequence[dict], factor: str) -> pd.DataFrame | None:
+    """``summarise`` of the networks stored at ``scale`` for ``changes`` (``stored_final``) per ``factor`` and
+    hidden size — ``factor`` may be ``n_x``, the training codewords (10 × ``n_per_class``); None when nothing is
+    stored."""
+    stored = stored_final(scale, changes)
+    if stored is None:
+        return None
+    if factor == "n_x":
+        stored["n_x"] = stored["n_per_class"] * 10
+    return summarise(stored, [factor, "width"])
