@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from localcodes import book
 from localcodes.cli import main as cli_main
+from localcodes.experiments import paper000 as P000
 from localcodes.store import SCALES
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -214,10 +215,8 @@ def test_chapters_name_existing_chapters_in_after():
     for name in table:
         assert all(a in table and a < name for a in book.chapter_spec(name).after), name
     # the findings page must run after every chapter whose results it reads
-    from localcodes import analysis
-
-    read = {ch for _, _, ch, _, _ in analysis.EVIDENCE}
-    read |= {n for n in table if n[:2].isdigit() and int(n[:2]) in analysis.CHECKS_CHAPTERS}
+    read = {ch for _, _, ch, _, _ in P000.EVIDENCE}
+    read |= {n for n in table if n[:2].isdigit() and int(n[:2]) in P000.CHECKS_CHAPTERS}
     assert read <= set(book.chapter_spec("29_findings").after)
 
 
