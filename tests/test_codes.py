@@ -1,4 +1,4 @@
-"""Paper 000's prototype codes and output codes: the properties Fig. 1 and SPEC.md promise."""
+"""Paper 000's prototype codes and output codes: the properties Fig. 1 promises."""
 
 import numpy as np
 import pytest

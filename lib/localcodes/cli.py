@@ -79,7 +79,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="execute one chapter at a scale (papermill) into book/")
-    r.add_argument("chapter", help="chapter name, e.g. 01_introduction or introduction")
+    r.add_argument("chapter", help="a chapter as `localcodes chapters` lists it (with or without its number)")
     r.add_argument("--scale", default="book", choices=SCALES)
     r.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
                    help="override a chapter parameter (repeatable); values are Python/YAML literals")

@@ -1,4 +1,4 @@
-"""In-memory selectivity measures against hand-computed values (SPEC.md definitions)."""
+"""In-memory selectivity measures against hand-computed values."""
 
 import numpy as np
 import pandas as pd
