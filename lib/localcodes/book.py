@@ -21,12 +21,23 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
-from .store import BOOK_RUN_ENV, SCALES, atomic_path, device_name, git_commit, project_root, write_json
+from .store import (
+    BOOK_RUN_ENV,
+    SCALES,
+    atomic_path,
+    device_name,
+    git_commit,
+    project_root,
+    results_dir,
+    write_json,
+)
 
 __all__ = [
     "ChapterSpec",
@@ -95,7 +106,7 @@ def _literal_assignments(source: str) -> dict:
 
 def chapter_spec(name: str, root: Path | None = None) -> ChapterSpec:
     """Read a chapter's ``parameters`` and ``presets`` cells without executing it."""
-    import jupytext
+    import jupytext  # the "book" extra: the library itself runs without the chapter tools
 
     name, path = _resolve_name(name, root)
     nb = jupytext.read(path)
@@ -218,7 +229,7 @@ def run_chapter(
     progress: bool = True,
 ) -> Path:
     """Execute one chapter with papermill at a scale; return the executed notebook's path."""
-    import jupytext
+    import jupytext  # the "book" extra (see chapter_spec)
     import papermill
 
     root = root or project_root()
@@ -265,8 +276,6 @@ def run_chapter(
     }
     write_json(out_dir / "_runs" / f"{spec.name}.json", record)
     if scale == "paper":  # paper-scale results are committed: keep how they were made beside them
-        from .store import results_dir
-
         write_json(results_dir("paper", spec.name) / "run.json", record)
     return target
 
@@ -277,7 +286,7 @@ FOLDED_TAGS = ("presets", "injected-parameters")
 
 def _fold_setup_cells(path: Path) -> None:
     """Tag the presets cell and papermill's injected-parameters cell ``hide-input`` in an executed notebook."""
-    import nbformat
+    import nbformat  # the "book" extra (see chapter_spec)
 
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
@@ -413,8 +422,6 @@ def schedule(names: list[str], after: dict[str, list[str]], run, jobs: int = 1,
     starts, the running ones finish, and the first error is raised (naming its chapter). Returns the names in
     the order they finished.
     """
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1; got {jobs}")
     wanted = set(names)
@@ -505,8 +512,6 @@ def build(
         os.environ.update(env)  # inherited by every kernel the runs start
         threads = os.environ.get("OMP_NUM_THREADS", "torch's default")
         start = time.perf_counter()
-
-        import threading
 
         lock = threading.Lock()
 

@@ -121,7 +121,7 @@ def _from_pair(pair: tuple[Path, Path], name: str, source: str) -> Digits:
 
 
 def _download_mnist(folder: Path, split: str, timeout: float) -> Digits:
-    import pooch
+    import pooch  # only when downloading: offline machines never need it
 
     stem = "train" if split == "train" else "t10k"
     fetcher = pooch.create(path=folder / "mnist", base_url=MNIST_URL, registry=MNIST_FILES, retry_if_failed=0)
