@@ -84,7 +84,7 @@ summary[summary["measure"] == "lc_pairs"].pivot_table(index="width", columns="le
 # %% [markdown]
 # The paper compares the lengths by eye; we test each length against the standard 500 bits with a paired t-test
 # over networks of the same hidden size and repeat (the same seeds), on log(1 + count) since counts grow with the
-# hidden size (`paper000.paired`).
+# hidden size (`experiments.paper000.paired`).
 
 # %%
 tests = {n: P000.paired(final, "length", 500, n) for n in P.lengths if n != 500}

@@ -41,7 +41,7 @@ n_test_per_class = None
 seed = None
 
 # %% tags=["presets"]
-# training: "book" = train.BOOK_DEFAULTS (SGD, large steps, few epochs), "paper" = train.PAPER_DEFAULTS (SGD
+# training: "book" = engine.BOOK_DEFAULTS (SGD, large steps, few epochs), "paper" = engine.PAPER_DEFAULTS (SGD
 # lr 0.01, 45,000 epochs); epochs / lr = None keep the chosen training's own values.
 PRESETS = {
     "smoke": {"n_hidden": 20, "dropouts": [0.0, 0.5, 0.9], "repeats": 3, "training": "book", "epochs": 20,

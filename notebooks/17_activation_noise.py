@@ -40,7 +40,7 @@ n_per_class = None
 seed = None
 
 # %% tags=["presets"]
-# training: "book" = train.BOOK_DEFAULTS, "paper" = train.PAPER_DEFAULTS; epochs / lr = None keep its values.
+# training: "book" = engine.BOOK_DEFAULTS, "paper" = engine.PAPER_DEFAULTS; epochs / lr = None keep its values.
 PRESETS = {
     "smoke": {"hidden_sizes": [20], "sigmas": [0.0, 0.5], "noise_mean": 0.5, "repeats": 2, "training": "book",
               "epochs": 20, "lr": None, "n_per_class": 10, "seed": 0},

@@ -43,7 +43,7 @@ n_test_per_class = None
 seed = None
 
 # %% tags=["presets"]
-# training: "book" = train.BOOK_DEFAULTS, "paper" = train.PAPER_DEFAULTS; epochs / lr = None keep its values.
+# training: "book" = engine.BOOK_DEFAULTS, "paper" = engine.PAPER_DEFAULTS; epochs / lr = None keep its values.
 PRESETS = {
     "smoke": {"hidden_sizes": [20], "repeats": 1, "training": "book", "epochs": 20, "lr": None, "n_checkpoints": 5,
               "n_per_class": 10, "n_test_per_class": 20, "seed": 0},
@@ -124,7 +124,7 @@ display(Markdown(
 # For each network: the **turning point** of its local-code curve (read from the first checkpoint with at least
 # half of the training set correct) — after the steepest rise, the first checkpoint at which the rate of increase
 # (a centred 3-checkpoint moving average, then first differences) has fallen to half its peak
-# (`paper000.turning_point`); the first epoch with training classification accuracy ≥ 99 %; the first
+# (`experiments.paper000.turning_point`); the first epoch with training classification accuracy ≥ 99 %; the first
 # epoch with test accuracy within one point of its final value (the asymptote); and the first epochs with
 # pattern-matching accuracy above 0 on the training and test sets. The paper: these roughly coincide.
 
