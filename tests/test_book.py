@@ -11,7 +11,7 @@ import pytest
 from localcodes import book
 from localcodes.cli import main as cli_main
 from localcodes.experiments import paper000 as P000
-from localcodes.store import SCALES
+from localcodes.store import REQUIRED_SCALES, SCALES
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LOCAL = ("file:", "data:", "blob:")
@@ -24,7 +24,7 @@ CHROMIUM_ARGS = [
 @pytest.mark.parametrize("name", list(book.chapters()))
 def test_every_chapter_declares_its_parameters_for_every_scale(name):
     spec = book.chapter_spec(name)
-    assert set(spec.presets) == set(SCALES)
+    assert set(REQUIRED_SCALES) <= set(spec.presets) <= set(SCALES)
     for scale, preset in spec.presets.items():
         missing = [k for k in spec.params if k != "scale" and k not in preset]
         assert not missing, f"{name}: preset {scale!r} lacks {missing}"
@@ -242,3 +242,10 @@ def test_a_paper_scale_run_stores_how_it_was_made_beside_its_results(tmp_path, m
     assert run["parameters"] == {"n_per_class": 7} and {"wall_s", "device", "git_commit", "date"} <= set(run)
     book.run_chapter("01_introduction", "book", out_dir=tmp_path / "book", progress=False)
     assert not (tmp_path / "results" / "book" / "01_introduction" / "run.json").exists()
+
+
+def test_a_chapter_without_a_reference_preset_refuses_that_scale_clearly():
+    spec = book.ChapterSpec("x", Path("x.py"), params={"scale": "book", "a": None},
+                            presets={s: {"a": 1} for s in REQUIRED_SCALES})
+    with pytest.raises(ValueError, match=r"chapter x has no 'reference' preset: its scales are"):
+        book.validate(spec, "reference", {})

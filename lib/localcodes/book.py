@@ -30,6 +30,7 @@ from types import SimpleNamespace
 
 from .store import (
     BOOK_RUN_ENV,
+    REQUIRED_SCALES,
     SCALES,
     atomic_path,
     device_name,
@@ -128,7 +129,7 @@ def chapter_spec(name: str, root: Path | None = None) -> ChapterSpec:
                          f"{', '.join(chapters(root))}")
     if "scale" not in spec.params:
         raise ValueError(f"chapter {name}: its parameters cell must define `scale`")
-    missing = [s for s in SCALES if s not in spec.presets]
+    missing = [s for s in REQUIRED_SCALES if s not in spec.presets]
     if missing:
         raise ValueError(f"chapter {name}: PRESETS lacks the scales {missing}")
     return spec
@@ -183,8 +184,10 @@ def _describe(spec: ChapterSpec) -> str:
 def validate(spec: ChapterSpec, scale: str, overrides: dict | None = None) -> dict:
     """Check a scale and overrides against a chapter; return the papermill parameters or raise ValueError."""
     overrides = dict(overrides or {})
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {list(SCALES)}; got {scale!r}")
     if scale not in spec.presets:
-        raise ValueError(f"chapter {spec.name}: scale must be one of {list(spec.presets)}; got {scale!r}")
+        raise ValueError(f"chapter {spec.name} has no {scale!r} preset: its scales are {list(spec.presets)}")
     unknown = [k for k in overrides if k not in spec.params or k == "scale"]
     if unknown:
         raise ValueError(

@@ -35,11 +35,17 @@ __all__ = [
     "pick_device",
     "progress_bar",
     "BOOK_RUN_ENV",
+    "SCALES",
+    "REQUIRED_SCALES",
     "key",
     "cached",
 ]
 
-SCALES = ("smoke", "book", "paper")
+#: ``smoke`` (seconds, for tests), ``book`` (the default: the whole book on a 2-core CPU), ``reference`` (the
+#: papers' settings where a CPU affords them in hours; computed once and committed), ``paper`` (the papers'
+#: settings everywhere; for a GPU; committed). Every chapter has the three ``REQUIRED_SCALES``.
+SCALES = ("smoke", "book", "reference", "paper")
+REQUIRED_SCALES = ("smoke", "book", "paper")
 
 
 def project_root() -> Path:
