@@ -22,6 +22,7 @@ import pandas as pd
 from localcodes import engine, verdicts
 from localcodes.store import ResultsStore, project_root, results_dir
 
+from .paper000.reported import FIG7A_FITS, TABLE2_MEAN_NO_DROPOUT
 from .paper000.sweeps import STANDARD
 
 __all__ = [
@@ -36,6 +37,12 @@ __all__ = [
     "agreement",
     "choose_schedule",
     "curves",
+    "status_text",
+    "identity_text",
+    "agreement_text",
+    "agreement_display",
+    "agreement_over_time",
+    "paper_count_table",
 ]
 
 CHAPTER = "22_calibration"
@@ -122,6 +129,8 @@ def _final(rows: pd.DataFrame) -> pd.DataFrame:
 def agreement(rows: pd.DataFrame, reference: str = "paper") -> pd.DataFrame:
     """Per point and candidate schedule: the final local codes and accuracy of both, and the equivalence
     verdict on log(1 + local codes) paired by network (``verdicts.judge_equivalence``, margin ``MARGIN``)."""
+    if rows.empty:
+        return pd.DataFrame()
     out = []
     final = _final(rows)
     for point in [p for p in POINTS if p in set(rows["point"])]:
@@ -159,3 +168,120 @@ def curves(rows: pd.DataFrame) -> pd.DataFrame:
     """Mean local codes (and sem) per point, schedule and training time (lr × epoch), for the rise over training."""
     g = rows.groupby(["point", "schedule", "time"])["lc_pairs"]
     return g.agg(mean="mean", sem="sem", n="count").reset_index()
+
+
+# --- what the chapter shows -------------------------------------------------------------------------------------
+
+def status_text(scale: str, points: Sequence[str], repeats: int, live: Sequence[str], stored: pd.DataFrame,
+                stored_scale: str) -> str:
+    """What was trained here and what is read from the stored results, with their provenance."""
+    lines = [f"**Scale `{scale}`**: trained here: {', '.join(live)} at {', '.join(points)}, {repeats} networks "
+             f"each (seeds 0–{repeats - 1})."]
+    if stored.empty:
+        lines.append(f"**No `{stored_scale}`-scale results are stored**: the comparisons below are not run. Compute "
+                     f"them with `localcodes run {CHAPTER} --scale reference` (hours of CPU; resumable).")
+        return "\n\n".join(lines)
+    have = stored.groupby(["point", "schedule"])["repeat"].nunique()
+    missing = [f"{p} / {s}" for p in POINTS for s in SCHEDULES if (p, s) not in have.index]
+    prov = stored.drop_duplicates("git_commit")
+    when = pd.to_datetime(stored["created"]).agg(["min", "max"]) if "created" in stored else None
+    lines.append(
+        f"**Stored `{stored_scale}` results** (read from `results/{stored_scale}/{CHAPTER}/`): "
+        + "; ".join(f"{p} / {s}: {n} networks" for (p, s), n in have.items())
+        + (f". Computed on {stored['device'].iloc[0]}" if "device" in stored else "")
+        + (f", {when['min']:%Y-%m-%d %H:%M} to {when['max']:%Y-%m-%d %H:%M} UTC" if when is not None else "")
+        + f", at commit(s) {', '.join(str(c)[:10] for c in prov['git_commit'])}.")
+    if missing:
+        lines.append("Not computed yet (their comparisons are *not run*): " + "; ".join(missing) + ".")
+    return "\n\n".join(lines)
+
+
+def identity_text(live: pd.DataFrame, stored: pd.DataFrame) -> str:
+    """Whether the networks trained here equal the stored networks of the same point, schedule and seed."""
+    if stored.empty:
+        return "Nothing stored to compare with."
+    keys = ["point", "schedule", "repeat", "epoch"]
+    both = live.merge(stored, on=keys, suffixes=("", "_stored"))
+    if both.empty:
+        return "No stored network matches those trained here (other points, schedules or seeds)."
+    cols = ["lc_pairs", "lc_units", "train_loss", "train_acc"]
+    diff = max(float((both[c] - both[f"{c}_stored"]).abs().max()) for c in cols)
+    nets = both.groupby(["point", "schedule", "repeat"]).ngroups
+    if diff == 0:
+        return (f"**Identical**: {nets} networks, {len(both)} checkpoints; local codes, loss and accuracy equal the "
+                "stored reference runs exactly.")
+    return (f"**Different**: {nets} networks, {len(both)} checkpoints; the largest difference in local codes, loss "
+            f"or accuracy is {diff:.3g}. The stored runs were computed on another device or another version of "
+            "the code (see their provenance above).")
+
+
+def agreement_text(table: pd.DataFrame) -> str:
+    """The chosen schedule and the rule, in words."""
+    if table.empty:
+        return "**Not run**: no point has both the paper schedule and a candidate stored."
+    chosen = choose_schedule(table)
+    counts = table.groupby("schedule")["outcome"].value_counts().unstack(fill_value=0)
+    per = "; ".join(f"{s}: " + ", ".join(f"{int(n)} {o}" for o, n in counts.loc[s].items() if n)
+                    for s in counts.index)
+    book = [s for s in SCHEDULES if "(book)" in s][0]
+    verdict = (f"The cheapest schedule equivalent to the paper's at every point measured is **{chosen}**"
+               + (" — the book's schedule." if chosen == book else
+                  f"; the book's schedule ({book}) is not equivalent at every point, so book-scale verdicts that "
+                  "depend on the count of local codes carry that caveat.")
+               if chosen else "**No candidate schedule is equivalent to the paper's at every point measured**: "
+               "book-scale verdicts that depend on the count of local codes carry that caveat.")
+    return f"Outcomes per schedule over the points measured — {per}. {verdict}"
+
+
+def agreement_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The agreement table as the page shows it."""
+    t = table.copy()
+    t["interval"] = [f"[{lo:.2f}, {hi:.2f}]" for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)]
+    t = t.rename(columns={"paper_lc": "paper schedule: LCs", "schedule_lc": "this schedule: LCs",
+                          "paper_acc": "paper schedule: train acc.", "schedule_acc": "this schedule: train acc.",
+                          "effect": "difference of log(1+LCs)"})
+    cols = ["point", "schedule", "n", "paper schedule: LCs", "this schedule: LCs", "paper schedule: train acc.",
+            "this schedule: train acc.", "difference of log(1+LCs)", "interval", "p", "outcome", "n_needed"]
+    return t[cols].round(3)
+
+
+def agreement_over_time(rows: pd.DataFrame, reference: str = "paper") -> pd.DataFrame:
+    """Equivalence of each schedule with the paper's at each of ``TIME_FRACTIONS`` of the run (same lr × epoch)."""
+    out = []
+    for point in [p for p in POINTS if p in set(rows["point"])]:
+        sub = rows[rows["point"] == point]
+        if reference not in set(sub["schedule"]):
+            continue
+        for name in [s for s in SCHEDULES if s != reference and s in set(sub["schedule"])]:
+            for frac in TIME_FRACTIONS:
+                at = {}
+                for s in (reference, name):
+                    lr, epochs = SCHEDULES[s]
+                    e = int(round(frac * epochs))
+                    at[s] = sub[(sub["schedule"] == s) & (sub["epoch"] == e)].set_index("repeat")["lc_pairs"]
+                both = at[reference].index.intersection(at[name].index)
+                v = verdicts.judge_equivalence(np.log1p(at[name].loc[both].to_numpy(float)),
+                                               np.log1p(at[reference].loc[both].to_numpy(float)), margin=MARGIN)
+                out.append({"point": point, "schedule": name, "share of the run": frac,
+                            "paper schedule: LCs": float(at[reference].loc[both].mean()),
+                            "this schedule: LCs": float(at[name].loc[both].mean()), "n": v.n, "outcome": v.outcome})
+    return pd.DataFrame(out).round(3)
+
+
+def paper_count_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Local codes per 500-unit network under the paper's schedule (fresh vs shared random fill) against the
+    paper's reported counts (Fig. 7a intercept, Table 2 without dropout): equivalence on log(1 + count)."""
+    reported = {"Fig. 7a intercept": float(FIG7A_FITS.loc[500, "a"]), "Table 2, no dropout": TABLE2_MEAN_NO_DROPOUT}
+    out = []
+    final = rows[rows["final"]] if not rows.empty else rows
+    for point in ("500 units", "500 units, shared random"):
+        sub = final[(final["point"] == point) & (final["schedule"] == "paper")] if not final.empty else final
+        counts = sub["lc_pairs"].to_numpy(float) if len(sub) else np.array([])
+        for name, value in reported.items():
+            v = verdicts.judge_equivalence(np.log1p(counts), np.full(counts.size, np.log1p(value)), margin=MARGIN)
+            out.append({"our networks (paper schedule)": point, "n": v.n,
+                        "our mean LCs": float(counts.mean()) if counts.size else np.nan,
+                        "paper": f"{value:g} ({name})", "outcome": v.outcome,
+                        "difference of log(1+LCs) [interval]": (f"{v.effect:+.2f} [{v.ci[0]:.2f}, {v.ci[1]:.2f}]"
+                                                                if v.outcome != "not run" else "")})
+    return pd.DataFrame(out).round(2)
