@@ -249,3 +249,16 @@ def test_a_chapter_without_a_reference_preset_refuses_that_scale_clearly():
                             presets={s: {"a": 1} for s in REQUIRED_SCALES})
     with pytest.raises(ValueError, match=r"chapter x has no 'reference' preset: its scales are"):
         book.validate(spec, "reference", {})
+
+
+def test_the_abstract_is_what_the_chapters_stored_in_chapter_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path / "results"))
+    out = book.write_abstract(tmp_path, "smoke")
+    assert "No chapter has stored verdicts" in out.read_text()
+    names = list(book.chapters())
+    for name, text in ((names[-1], "last part"), (names[0], "first part")):
+        folder = tmp_path / "results" / "smoke" / name
+        folder.mkdir(parents=True)
+        (folder / "abstract.md").write_text(text)
+    text = book.write_abstract(tmp_path, "smoke").read_text()
+    assert text.index("first part") < text.index("last part") and "No chapter" not in text

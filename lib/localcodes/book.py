@@ -49,6 +49,7 @@ __all__ = [
     "settings",
     "run_chapter",
     "write_status",
+    "write_abstract",
     "vendor",
     "build",
     "default_jobs",
@@ -334,6 +335,26 @@ def write_status(book_dir: Path) -> Path:
     return out
 
 
+ABSTRACT = "abstract.md"
+
+
+def write_abstract(book_dir: Path, scale: str, root: Path | None = None) -> Path:
+    """The book's abstract (``book/abstract.md``, included by the index page): the ``abstract.md`` that chapters
+    computed from their stored verdicts at ``scale`` (``results/<scale>/<chapter>/abstract.md``), in chapter order;
+    nothing is typed here, so the abstract never says more than the verdicts."""
+    parts = []
+    for name in chapters(root):
+        path = results_dir(scale, name, create=False) / ABSTRACT
+        if path.exists():
+            parts.append(path.read_text().strip())
+    text = "\n\n".join(parts) if parts else (
+        f"*No chapter has stored verdicts at the `{scale}` scale yet: run the book (`make book`) to compute them.*")
+    out = book_dir / ABSTRACT
+    with atomic_path(out) as tmp:
+        tmp.write_text(text + "\n")
+    return out
+
+
 def vendor(root: Path | None = None, static_dir: Path | None = None) -> Path:
     """Install the pinned npm packages (package-lock.json) and copy what the pages need into static/vendor."""
     root = root or project_root()
@@ -543,6 +564,7 @@ def build(
                                                         "wall_s": round(wall, 2), "date": time.strftime(
                                                             "%Y-%m-%d %H:%M:%S %Z")})
     write_status(book_dir)
+    write_abstract(book_dir, scale, root)
     write_toc(root, book_root)
     cmd = [sys.executable, "-m", "jupyter_book", "build", str(book_root), "--warningiserror", "--keep-going"]
     if shutil.which("jupyter-book"):
