@@ -1,0 +1,24 @@
+"""The committed reference results: a small stored piece is computed again here and found identical."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from localcodes.experiments import calibration as C
+from localcodes.store import project_root
+
+STORED = Path(project_root()) / "results" / "reference" / C.CHAPTER
+BOOK = "lr 2.0 × 225 (book)"
+
+
+@pytest.mark.skipif(not (STORED / "100-units").exists(), reason="no reference results committed yet")
+def test_the_book_schedule_at_100_units_recomputes_the_stored_networks_exactly(tmp_path, monkeypatch):
+    stored = C.load("reference")
+    stored = stored[(stored["point"] == "100 units") & (stored["schedule"] == BOOK) & (stored["repeat"] < 2)]
+    assert len(stored), "the stored reference results lack the book schedule at 100 units"
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    again = C.run_point("smoke", "100 units", [BOOK], repeats=2)
+    keys = ["repeat", "epoch"]
+    cols = ["lc_pairs", "lc_units", "lc_on", "lc_off", "train_loss", "train_acc"]
+    pd.testing.assert_frame_equal(again.sort_values(keys)[keys + cols].reset_index(drop=True),
+                                  stored.sort_values(keys)[keys + cols].reset_index(drop=True))
