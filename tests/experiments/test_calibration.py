@@ -32,6 +32,8 @@ def test_a_rerun_reads_the_store_and_is_identical(tiny):
     assert C.identity_text(again, C.load("smoke")).startswith("**Identical**")
     changed = again.assign(lc_pairs=again["lc_pairs"] + 1)
     assert C.identity_text(changed, C.load("smoke")).startswith("**Different**")
+    nudged = again.assign(train_loss=again["train_loss"] * (1 + 1e-7))
+    assert C.identity_text(nudged, C.load("smoke")).startswith("**Identical local codes and accuracy**")
 
 
 def test_choose_schedule_takes_the_cheapest_that_passes_everywhere(monkeypatch):

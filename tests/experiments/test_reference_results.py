@@ -25,6 +25,8 @@ def test_the_book_schedule_at_100_units_recomputes_the_stored_networks_exactly(t
     finally:
         torch.set_num_threads(threads)
     keys = ["repeat", "epoch"]
-    cols = ["lc_pairs", "lc_units", "lc_on", "lc_off", "train_loss", "train_acc"]
-    pd.testing.assert_frame_equal(again.sort_values(keys)[keys + cols].reset_index(drop=True),
-                                  stored.sort_values(keys)[keys + cols].reset_index(drop=True))
+    cols = ["lc_pairs", "lc_units", "lc_on", "lc_off", "train_acc"]
+    a, b = (f.sort_values(keys).reset_index(drop=True) for f in (again, stored))
+    pd.testing.assert_frame_equal(a[keys + cols], b[keys + cols])  # counts and accuracy exactly
+    # losses to float rounding: two networks here were one ensemble of five in the stored run
+    pd.testing.assert_series_equal(a["train_loss"], b["train_loss"], check_exact=False, rtol=1e-5)
