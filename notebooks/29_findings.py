@@ -13,40 +13,29 @@
 # %% [markdown]
 # # Paper 000's findings: reproduced or not?
 #
-# Paper 000 lists seven findings (§1.1). This page gives each a verdict — **reproduced**, **partly** or **not
-# reproduced** — computed from the results the local-codes chapters store (nothing here is typed in by hand), at
-# the scale this page was built with and, where they exist, from stored `paper`-scale results. A chapter whose
-# results are missing gives "not run": run it (`localcodes run CHAPTER --scale SCALE`) and rebuild this page.
+# Paper 000 (*Under what circumstances do local codes emerge in feed-forward neural networks*) lists seven
+# findings (§1.1). Every chapter of its experiments tests the claims it can, each with one of the rules of
+# `localcodes.verdicts` (a one-sided test for "more" or "fewer", an equivalence test with a stated margin for "no
+# difference", AIC for a shape; networks as the unit), and stores them in `results/<scale>/<chapter>/checks.parquet`.
+# This page reads them all — nothing here is typed in by hand — and derives each finding's outcome from its claims'
+# outcomes by the rule printed below. A chapter not run at this scale (or whose stored checks predate the verdict
+# rules) gives "not run": run it (`localcodes run CHAPTER --scale SCALE`) and rebuild this page.
 #
-# How a verdict is reached is written in `localcodes.experiments.paper000.findings` (one function per piece of evidence, named in the
-# tables below); several pieces of evidence combine into *reproduced* only if all are reproduced, *not reproduced*
-# only if all are not, and *partly* otherwise.
-#
-# | finding (paper 000, §1.1) | evidence: chapter (file it stores) |
+# | finding (paper 000, §1.1) | chapters whose claims bear on it |
 # |---|---|
-# | 1. LCs related to lower within-class variance than between-class variance in input | [experiment 3](11_random_sparseness.ipynb), [experiment 7](15_perturbed_prototypes.ipynb) (`checks.parquet`); [experiment 12](20_mnist_invariants.ipynb) (`checks.parquet`) |
-# | 2. LCs related to a NN internalising a rule | [experiment 13](21_memorisation.ipynb) (`compare.parquet`) |
-# | 3. No. of LCs related to difficulty of the problem and computing power (under- vs over-resourced) | [experiments 1–2](10_hidden_size_and_data.ipynb), [4](12_input_length.ipynb), [5](13_relu_vs_sigmoid.ipynb) (`checks.parquet`); [experiment 9](17_activation_noise.ipynb) (`tests.parquet`) |
-# | 4. Large values of dropout increase LCs | [experiment 8](16_dropout.ipynb) (`final.parquet`) |
-# | 5. LCs correlate with generalisation performance | [experiment 10](18_training_time.ipynb) (`fits.parquet`) |
-# | 6. Large data-sets, softmax and aggressive early stopping reduce the number of LCs | [experiment 2](10_hidden_size_and_data.ipynb) (`checks.parquet`); [experiment 11](19_four_layer.ipynb) (`contrasts.parquet`) |
-# | 7. Monitoring the number of LCs can be useful for figuring out when to stop training | [experiment 10](18_training_time.ipynb) (`turning.parquet`) |
-#
-# The chapters of experiments 1–7 and 12 record each claim of the paper they test in `checks.parquet` (columns
-# `finding`, `claim`, `ours`, `holds`; see `localcodes.experiments.paper000.checks`): a claim that holds counts as *reproduced*, one
-# that does not as *not reproduced*, one that could not be judged at that scale as *not run*.
-# Files live under `results/<scale>/<chapter>/`.
+# | 1. LCs related to lower within-class variance than between-class variance in input | [experiment 3](11_random_sparseness.ipynb), [7](15_perturbed_prototypes.ipynb), [12](20_mnist_invariants.ipynb) |
+# | 2. LCs related to a NN internalising a rule | [experiment 13](21_memorisation.ipynb) |
+# | 3. No. of LCs related to difficulty of the problem and computing power (under- vs over-resourced) | [experiments 1–2](10_hidden_size_and_data.ipynb), [4](12_input_length.ipynb), [5](13_relu_vs_sigmoid.ipynb), [9](17_activation_noise.ipynb) |
+# | 4. Large values of dropout increase LCs | [experiment 8](16_dropout.ipynb) |
+# | 5. LCs correlate with generalisation performance | [experiment 10](18_training_time.ipynb) |
+# | 6. Large data-sets, softmax and aggressive early stopping reduce the number of LCs | [experiment 2](10_hidden_size_and_data.ipynb), [11](19_four_layer.ipynb) |
+# | 7. Monitoring the number of LCs can be useful for figuring out when to stop training | [experiment 10](18_training_time.ipynb) |
 
 # %% tags=["parameters"]
 scale = "book"
-stop_tolerance = None
 
 # %% tags=["presets"]
-PRESETS = {
-    "smoke": {"stop_tolerance": 0.25},
-    "book": {"stop_tolerance": 0.25},
-    "paper": {"stop_tolerance": 0.25},
-}
+PRESETS = {"smoke": {}, "book": {}, "paper": {}}
 # a parallel build runs this chapter after these: it reads their stored results
 AFTER = [
     "10_hidden_size_and_data",
@@ -69,45 +58,63 @@ from IPython.display import HTML, Markdown, display
 
 from localcodes import book
 from localcodes.experiments import paper000 as P000
+from localcodes.store import atomic_path, results_dir
 
-P = book.settings(PRESETS, scale, stop_tolerance=stop_tolerance)
+P = book.settings(PRESETS, scale)
 pd.set_option("display.max_colwidth", None)  # the findings are sentences
-tables = P000.findings_tables(P.scale, P.stop_tolerance)
+assert set(P000.CHECKS_CHAPTERS) <= set(AFTER), "the page must run after every chapter it reads"
+tables = P000.findings_tables(P.scale)
 have_paper = P000.has_paper_results(tables)
-display(Markdown(f"Verdicts at the **`{P.scale}`** scale"
+display(Markdown(f"Outcomes at the **`{P.scale}`** scale"
                  + (" and from stored **`paper`**-scale results." if have_paper else
-                    "; no `paper`-scale results are stored (`results/paper/` is empty for these chapters).")))
+                    "; no `paper`-scale checks are stored (`results/paper/` holds none for these chapters).")))
+display(Markdown("**The rule.** " + P000.RULE))
+
+# %% [markdown]
+# ## Abstract
+#
+# Computed from the stored verdicts only; the build also writes it to `results/<scale>/29_findings/abstract.md`
+# for the book's index page.
+
+# %%
+text = P000.abstract(P.scale)
+with atomic_path(results_dir(P.scale, "29_findings") / "abstract.md") as tmp:
+    tmp.write_text(text)
+display(Markdown(text))
 
 # %% [markdown]
 # ## The seven findings
+#
+# Each finding's outcome (by the rule above) and how many of its claims had each outcome.
 
 # %%
 P000.findings_summary(tables, P.scale)
 
 # %% [markdown]
-# ## The evidence behind each verdict
-#
-# One row per piece of evidence: the chapter it was computed from (the files are named in the table above), the
-# verdict and the numbers behind it. The rule for each verdict is in the docstring of the named function.
+# ## Claims per outcome
 
 # %%
-display(HTML(P000.evidence_html(tables[P.scale][0])))
-
-# %%
-if have_paper:
-    display(Markdown("**`paper` scale (stored results)**"))
-    display(HTML(P000.evidence_html(tables["paper"][0])))
+P000.outcome_counts(tables)
 
 # %% [markdown]
-# ## What the verdicts can and cannot say
+# ## The evidence: every claim
 #
-# * At the `book` scale the networks are smaller, trained for 200 times fewer (200 times larger) steps and
-#   repeated far less often than in the paper; a *partly* or *not reproduced* at this scale is a statement about
-#   these settings, not a refutation. The chapters say, experiment by experiment, what differs.
-# * Findings 1, 3 and 6 rest partly on experiments 1–7 and 12, whose chapters test the paper's claims themselves;
-#   this page takes their verdicts (`holds`) as they are, so it inherits their rules.
-# * The rules are deliberately simple (a direction and a 5 % test where the paper tested, or a stated tolerance);
-#   their thresholds are parameters of the functions in `localcodes.experiments.paper000.findings`.
+# One row per claim a chapter tested (linked to its chapter), with the test, the number of networks (n), the
+# effect and its interval, p, the outcome and — where inconclusive — about how many networks a side would decide
+# it. Claims without a finding number are details of an experiment that bear on none of the seven.
+
+# %%
+display(HTML(P000.evidence_html(tables[P.scale][0], paper=tables["paper"][0] if have_paper else None)))
+
+# %% [markdown]
+# ## What the outcomes can and cannot say
+#
+# * At the `book` scale the networks are smaller, trained with 200-times larger steps for 200 times fewer epochs
+#   and repeated far less often than in the paper: an outcome at this scale is a statement about these settings.
+#   An *inconclusive* claim says how many networks would decide it; a *not reproduced* or *contradicted* one is
+#   a measured disagreement at these settings, not a refutation of the paper's.
+# * The smallest effects of interest and the equivalence margins are stated in each chapter; a different margin
+#   can change an outcome, which is why each row names its test.
 
 # %%
 stored = P000.stored_chapters(P.scale)

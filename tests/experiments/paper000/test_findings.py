@@ -1,72 +1,89 @@
-"""Verdicts on the seven findings from stored results."""
+"""The findings page's verdicts, derived from the claims the chapters store."""
 
 from __future__ import annotations
 
-import numpy as np
+import math
+
 import pandas as pd
 import pytest
+from localcodes import verdicts
 from localcodes.experiments import paper000 as P000
 
 
-def test_verdicts_follow_their_rules():
-    rng = np.random.default_rng(0)
-    drop = pd.DataFrame(
-        {"dropout %": np.repeat([0, 90], 30), "lc_pairs": np.r_[rng.poisson(2, 30), rng.poisson(40, 30)]}
-    )
-    assert P000.verdict_dropout(drop)[0] == P000.REPRODUCED
-    assert P000.verdict_dropout(drop.assign(lc_pairs=drop["lc_pairs"][::-1].to_numpy()))[0] == P000.NOT
-    assert P000.verdict_dropout(None)[0] == P000.NOT_RUN
-    comp = pd.DataFrame(
-        {"n_hidden": [250, 500], "control": [4.0, 10.0], "shuffled": [2.0, 1.0], "p": [0.2, 0.03]}
-    )
-    assert P000.verdict_memorisation(comp)[0] == P000.REPRODUCED
-    assert P000.verdict_memorisation(comp.assign(p=[0.2, 0.3]))[0] == P000.PARTLY
-    assert P000.verdict_memorisation(comp.assign(shuffled=[5.0, 12.0]))[0] == P000.NOT
-    tests = pd.DataFrame({"n_hidden": [100, 100, 1000, 1000], "difference": [-1.0, -2.0, 1.0, 3.0]})
-    assert P000.verdict_noise(tests)[0] == P000.REPRODUCED
-    assert P000.verdict_noise(tests.assign(difference=[-3.0, -2.0, -1.0, 0.0]))[0] == P000.PARTLY
-    assert P000.verdict_noise(tests.assign(difference=[3.0, 2.0, -1.0, 0.0]))[0] == P000.NOT
-    turning = pd.DataFrame(
-        {"turning_point": [100.0, 110.0, np.nan], "train_acc_99": [90.0, 100.0, 80.0], "epochs": [225.0] * 3}
-    )
-    assert P000.verdict_stopping(turning)[0] == P000.REPRODUCED
-    assert P000.verdict_stopping(turning, tolerance=0.01)[0] == P000.PARTLY
-    fits = pd.DataFrame(
-        {
-            "accuracy": ["classification"] * 2,
-            "n_hidden": [250, 500],
-            "gradient": [30.0, -5.0],
-            "r2": [0.4, 0.1],
-            "p": [0.001, 0.2],
-        }
-    )
-    assert P000.verdict_generalisation(fits)[0] == P000.REPRODUCED
-    assert P000.verdict_generalisation(fits.assign(p=[0.5, 0.5]))[0] == P000.NOT
+def test_a_finding_outcome_follows_the_printed_rule():
+    f = P000.finding_outcome
+    assert f(["reproduced", "not run"]) == "reproduced"
+    assert f(["reproduced", "inconclusive"]) == "inconclusive"
+    assert f(["reproduced", "not reproduced", "inconclusive"]) == "not reproduced"
+    assert f(["reproduced", "not reproduced", "contradicted"]) == "contradicted"
+    assert f(["not run", "not run"]) == "not run" and f([]) == "not run"
+    with pytest.raises(ValueError):
+        f(["partly"])
+    assert "**contradicted** if any" in P000.RULE
 
 
-def test_combined_verdicts():
-    assert P000.combine_verdicts([P000.REPRODUCED, P000.NOT_RUN]) == P000.REPRODUCED
-    assert P000.combine_verdicts([P000.REPRODUCED, P000.NOT]) == P000.PARTLY
-    assert P000.combine_verdicts([P000.NOT, P000.NOT]) == P000.NOT
-    assert P000.combine_verdicts([P000.NOT_RUN]) == P000.NOT_RUN
+def _verdict(outcome: str, n_needed=None) -> verdicts.Verdict:
+    return verdicts.Verdict(outcome, 0.01, 6, 0.5, (0.1, 0.9), n_needed, "paired t-test")
 
 
-def test_findings_table_reads_stored_results_and_says_not_run_when_absent(tmp_path, monkeypatch):
+def _store(scale, chapter, checks):
+    P000.save_chapter(scale, chapter, pd.DataFrame({"x": [1]}), checks)
+
+
+def test_findings_and_abstract_change_with_a_stored_result(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    ev, per = P000.findings_table("smoke")
+    assert (ev["outcome"] == "not run").all() and (per["outcome"] == "not run").all()
+    assert "not found" in ev["test"].iloc[0]
+    mem = [P000.check(2, "fewer_250", "shuffled targets give fewer local codes", "fewer", "10 → 5",
+                      _verdict("reproduced")),
+           P000.check(2, "at_most_250", "reduced by at most 47 %", "47 %", "10 → 5", _verdict("reproduced"))]
+    _store("smoke", "21_memorisation", mem)
+    _store("smoke", "16_dropout", [P000.check(4, "more_at_90", "more at 90 %", "18 → 74", "18 → 20",
+                                              _verdict("inconclusive", n_needed=40))])
+    ev, per = P000.findings_table("smoke")
+    per = per.set_index("finding")
+    assert per.loc[2, "outcome"] == "reproduced" and per.loc[2, "reproduced"] == 2
+    assert per.loc[4, "outcome"] == "inconclusive" and per.loc[5, "outcome"] == "not run"
+    text = P000.abstract("smoke")
+    assert "**Reproduced**: finding 2" in text and "about 40 networks a side" in text
+    assert "Contradicted" not in text
+    counts = P000.outcome_counts(P000.findings_tables("smoke"))
+    assert counts.loc["reproduced", "claims (smoke)"] == 2
+    page = P000.evidence_html(ev)
+    assert page.count("<tr") == len(ev) + 1
+    assert '<a href="21_memorisation.html">21_memorisation</a>' in page
+
+    # a changed stored result changes the verdict and the abstract
+    mem[1] = P000.check(2, "at_most_250", "reduced by at most 47 %", "47 %", "10 → 1", _verdict("contradicted"))
+    _store("smoke", "21_memorisation", mem)
+    per2 = P000.findings_table("smoke")[1].set_index("finding")
+    assert per2.loc[2, "outcome"] == "contradicted"
+    text2 = P000.abstract("smoke")
+    assert text2 != text and "**Contradicted**: finding 2" in text2
+
+
+def test_old_format_checks_count_as_not_run(tmp_path, monkeypatch):
     monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
     from localcodes.store import results_dir, write_parquet
 
-    ev, per = P000.findings_table("smoke")
-    assert (ev["verdict"] == P000.NOT_RUN).all() and (per["verdict"] == P000.NOT_RUN).all()
-    comp = pd.DataFrame({"n_hidden": [250], "control": [4.0], "shuffled": [1.0], "p": [0.01]})
-    write_parquet(results_dir("smoke", "21_memorisation") / "compare.parquet", comp)
-    ev, per = P000.findings_table("smoke")
-    assert per.set_index("finding").loc[2, "verdict"] == P000.REPRODUCED
-    assert per.set_index("finding").loc[4, "verdict"] == P000.NOT_RUN
-    page = P000.evidence_html(ev)
-    assert page.count("<tr") == len(ev) + 1  # header + one row per piece of evidence
-    assert '<a href="21_memorisation.html">21_memorisation</a>' in page
-    assert "<code>holds</code>" in page or "verdict_memorisation" in page
-    odd = ev.head(1).assign(detail="a < b & `x`")
-    assert "a &lt; b &amp; <code>x</code>" in P000.evidence_html(odd, link_suffix=None)
+    old = pd.DataFrame({"finding": [3], "claim": ["x"], "ours": ["y"], "holds": [True]})
+    write_parquet(results_dir("smoke", "12_input_length") / "checks.parquet", old)
+    ev = P000.evidence("smoke", ["12_input_length"])
+    assert list(ev["outcome"]) == ["not run"] and "older format" in ev["test"].iloc[0]
+
+
+def test_paper_scale_column_and_escaping(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    c = P000.check(2, "k", "a < b & `x`", "", "", _verdict("reproduced"))
+    _store("smoke", "21_memorisation", [c])
+    _store("paper", "21_memorisation", [{**c, **_verdict("not reproduced").as_dict()}])
+    tables = P000.findings_tables("smoke")
+    assert P000.has_paper_results(tables)
+    assert P000.findings_summary(tables, "smoke").loc[2, "outcome (paper)"] == "not reproduced"
+    page = P000.evidence_html(tables["smoke"][0], link_suffix=None, paper=tables["paper"][0])
+    assert "a &lt; b &amp; <code>x</code>" in page and "outcome (paper scale)" in page
+    assert "`paper`-scale" in P000.abstract("smoke")
     with pytest.raises(ValueError):
-        P000.evidence_html(ev.drop(columns=["detail"]))
+        P000.evidence_html(tables["smoke"][0].drop(columns=["outcome"]))
+    assert math.isnan(P000.not_run("why").p)

@@ -8,17 +8,18 @@ findings page.
 * ``training_time`` — experiment 10's curves, turning points and Table 11;
 * ``networks`` — a sweep's networks trained again, for jitterplots;
 * ``checks`` — a chapter's stored results and its checks of the paper's claims;
-* ``findings`` — verdicts on the seven findings from what the chapters stored.
+* ``training_checks`` — the checks of the chapters of experiments 8–11 and 13;
+* ``findings`` — verdicts on the seven findings from the claims the chapters stored.
 """
 
 from .checks import (
     CHECK_COLUMNS,
     NO_PAPER_RESULTS,
+    check,
     load_chapter,
     paper_scale_results,
     save_chapter,
     save_frames,
-    verdict,
     verdict_lines,
     verdict_table,
 )
@@ -36,26 +37,21 @@ from .digits import (
 )
 from .findings import (
     ALPHA,
+    CHAPTER_FINDINGS,
     CHECKS_CHAPTERS,
-    EVIDENCE,
-    NOT,
+    EVIDENCE_COLUMNS,
     NOT_RUN,
-    PARTLY,
-    REPRODUCED,
-    checks_evidence,
-    combine_verdicts,
+    RULE,
+    abstract,
+    evidence,
     evidence_html,
+    finding_outcome,
     findings_summary,
     findings_table,
     findings_tables,
     has_paper_results,
+    outcome_counts,
     stored_chapters,
-    verdict_conditions,
-    verdict_dropout,
-    verdict_generalisation,
-    verdict_memorisation,
-    verdict_noise,
-    verdict_stopping,
 )
 from .networks import (
     cached_npz,
@@ -118,6 +114,14 @@ from .sweeps import (
     table1_settings,
     training,
 )
+from .training_checks import (
+    condition_checks,
+    dropout_checks,
+    memorisation_checks,
+    noise_checks,
+    not_run,
+    training_time_checks,
+)
 from .training_time import (
     accuracy_fits,
     mark_read,
@@ -132,12 +136,13 @@ from .training_time import (
 
 __all__ = [
     "CHECK_COLUMNS", "NO_PAPER_RESULTS", "load_chapter", "paper_scale_results", "save_chapter", "save_frames",
-    "verdict", "verdict_lines", "verdict_table", "digit_checks", "digit_conditions", "digits_data", "example_images",
-    "reached_share", "stored_means", "table9", "table9_wide", "table10", "train_digits", "ALPHA", "CHECKS_CHAPTERS",
-    "EVIDENCE", "NOT", "NOT_RUN", "PARTLY", "REPRODUCED", "checks_evidence", "combine_verdicts", "evidence_html",
-    "findings_summary", "findings_table", "findings_tables", "has_paper_results", "stored_chapters",
-    "verdict_conditions", "verdict_dropout", "verdict_generalisation", "verdict_memorisation", "verdict_noise",
-    "verdict_stopping", "cached_npz", "digit_example", "example_networks", "jitter_units", "network_jitter",
+    "check", "verdict_lines", "verdict_table", "digit_checks", "digit_conditions", "digits_data", "example_images",
+    "reached_share", "stored_means", "table9", "table9_wide", "table10", "train_digits", "ALPHA", "CHAPTER_FINDINGS",
+    "CHECKS_CHAPTERS", "EVIDENCE_COLUMNS", "NOT_RUN", "RULE", "abstract", "evidence", "evidence_html",
+    "finding_outcome", "findings_summary", "findings_table", "findings_tables", "has_paper_results",
+    "outcome_counts", "stored_chapters", "condition_checks", "dropout_checks", "memorisation_checks",
+    "noise_checks", "not_run", "training_time_checks", "cached_npz", "digit_example", "example_networks",
+    "jitter_units", "network_jitter",
     "network_views", "plot_activations", "retrain", "CLAIMS", "DROPOUT_LEVELS", "FIG7A_FITS", "FINDINGS", "KS_PAPER",
     "TABLE1", "TABLE1_CONTRASTS", "TABLE2", "TABLE2_MEAN_NO_DROPOUT", "TABLE9", "TABLE10", "TABLE11", "table9_long",
     "compare_groups", "contrast_table", "density_curves", "first_reach", "fits_by", "ks_table", "linear_fit",
