@@ -118,6 +118,7 @@ def test_zero_crossing():
     p = np.array([0, 0.1, 0.2, 0.3, 0.4])
     assert CC.zero_crossing(p, 20 - 30 * np.sqrt(p)) == pytest.approx((2 / 3) ** 2)
     assert CC.zero_crossing(p, np.full(5, 3.0)) == 1.0
+    assert CC.zero_crossing(p, np.zeros(5)) == 0.0
     assert np.isnan(CC.zero_crossing([0, 0], [1, 2]))
 
 

@@ -199,7 +199,7 @@ def activation_checks(final: pd.DataFrame, zero_margin: float = 1.0) -> list[dic
 
 def zero_crossing(p, y, p_max: float = 0.4) -> float:
     """Where a least-squares a − b√P fitted to the points with P ≤ ``p_max`` reaches zero, (a/b)², clipped to
-    [0, 1] (1 when the fit never falls: b ≤ 0 or a ≤ 0 with b < 0)."""
+    [0, 1]: 0 when the fit starts at or below zero (a ≤ 0), 1 when it never falls (b ≤ 0)."""
     p = np.asarray(p, dtype=float)
     y = np.asarray(y, dtype=float)
     keep = p <= p_max + 1e-9
@@ -207,6 +207,8 @@ def zero_crossing(p, y, p_max: float = 0.4) -> float:
         return math.nan
     slope, a = np.polyfit(np.sqrt(p[keep]), y[keep], 1)
     b = -slope
+    if a <= 1e-9:
+        return 0.0  # no local codes from P = 0 on
     if b <= 0:
         return 1.0
     return float(np.clip((max(a, 0.0) / b) ** 2, 0.0, 1.0))
