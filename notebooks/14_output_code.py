@@ -53,6 +53,7 @@ from IPython.display import Markdown, display
 from localcodes import book, charts
 from localcodes.charts import paper000 as lc_charts
 from localcodes.experiments import paper000 as P000
+from localcodes.experiments.paper000 import codes_checks as CC
 
 P = book.settings(PRESETS, scale, widths=widths, repeats=repeats, epochs=epochs, lr=lr, example_width=example_width,
                   seed=seed)
@@ -92,18 +93,14 @@ summary[summary["measure"] == "lc_pairs"].pivot_table(index="width", columns="ou
 final.groupby(["output", "width"])[["train_acc", "train_pm", "lc_on", "lc_off"]].mean().rename(
     index=labels, level=0).round(3)
 
+# %% [markdown]
+# **How the claim is judged** (`localcodes.verdicts`; `experiments.paper000.codes_checks.output_checks`): a
+# one-sided paired t-test over networks of the same hidden size and repeat (the same seeds), on
+# $\log(1 + \text{count})$, with a smallest effect of interest of **0.1** on that scale (about 10 % fewer local
+# codes); a non-significant difference is never a reproduction.
+
 # %%
-test = P000.paired(final, "output", "distributed", "onehot")
-checks = [
-    {"finding": None, "key": "onehot_fewer", "claim": "a 1-hot output code gives fewer local codes than a "
-                                                      "distributed one",
-     "paper": "Fig. 5b: the 1-hot curve lies below the distributed curve",
-     "ours": f"mean {test['mean_b']:.2f} (1-hot) vs {test['mean_a']:.2f} (distributed); paired t-test over "
-             f"{test['n']} networks (log scale) p = {test['p']:.3g}",
-     "diff": test["diff"], "p": test["p"],
-     "holds": bool(test["diff"] < 0 and test["p"] < 0.05) if test["n"] >= 2 else None,
-     "direction": bool(test["diff"] < 0)},
-]
+checks = CC.output_checks(final)
 P000.verdict_table(checks)
 
 # %% [markdown]

@@ -169,6 +169,17 @@ lc_charts.table9_chart(t9, data.HOT_PIXEL_CONDITIONS)
 t10 = P000.table10(final, P.invariants, P.modes)
 t10
 
+# %% [markdown]
+# **How the claims are judged** (`localcodes.verdicts`; `experiments.paper000.digit_checks`), over networks of the
+# same hidden size and repeat (the same seeds) in the two conditions compared:
+#
+# * local codes are few (Table 9: 0–1.5 a network) and compared raw: "more"/"fewer" by one-sided paired t-tests
+#   with a smallest effect of interest of **0.5 local codes** a network; "none"/"no more than standard digits" by
+#   equivalence tests (two one-sided tests) with a margin of **±0.5 local codes** a network, so a small,
+#   under-powered difference is inconclusive, not a reproduction;
+# * epochs to 99 % are compared on $\log(\text{epochs})$ (a speed-up is a ratio), smallest effect of interest
+#   **0.1** (about 10 %); a network that never reached 99 % counts with the epochs it trained (a censored value).
+
 # %%
 checks = P000.digit_checks(final, P.invariants, P.modes)
 P000.verdict_table(checks) if checks else Markdown("*Too few conditions at this scale to test the claims.*")
