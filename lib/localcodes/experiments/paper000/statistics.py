@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -39,7 +40,9 @@ def sqrt_fit(p, y, p_max: float = 0.4) -> dict:
     if len(np.unique(p[keep])) < 2:
         raise ValueError(f"need at least two distinct p <= p_max={p_max} to fit a − b√p")
     x, t = np.sqrt(p[keep]), y[keep]
-    (a, b), cov = optimize.curve_fit(lambda s, a, b: a - b * s, x, t, p0=(t.max(), 1.0))
+    with warnings.catch_warnings():  # an exact fit (e.g. no local codes at all) has no covariance: se is NaN
+        warnings.simplefilter("ignore", optimize.OptimizeWarning)
+        (a, b), cov = optimize.curve_fit(lambda s, a, b: a - b * s, x, t, p0=(t.max(), 1.0))
     resid = t - (a - b * x)
     ss_tot = ((t - t.mean()) ** 2).sum()
     r2 = 1.0 - (resid**2).sum() / ss_tot if ss_tot > 0 else float("nan")
