@@ -28,8 +28,9 @@
 # **The rule.** A schedule gives the paper's answer at a point when its final number of local codes per network
 # is *equivalent* to the paper schedule's: an equivalence test (two one-sided paired t-tests on
 # log(1 + local codes)) whose 90 % interval lies inside ±log 1.25, i.e. counts within a factor of about 1.25 (or
-# within about one code when there are few). "No significant difference" is not enough. The book uses the
-# cheapest schedule that passes at every point measured.
+# within about one code when there are few). "No significant difference" is not enough. The rule picks the
+# cheapest schedule that passes at every point measured; where the book's budget cannot afford it, the page says
+# so and the book's verdicts carry the caveat.
 #
 # The paper-schedule networks take hours of CPU: they are `reference`-scale results, computed once with
 # `localcodes run 22_calibration --scale reference` (resumable) and committed under
@@ -119,3 +120,11 @@ if not stored.empty:
 
 # %%
 display(C.paper_count_table(stored))
+
+# %% [markdown]
+# What was read and trained, per point and schedule (the stored runs' provenance, also written with the book's
+# abstract to `results/<scale>/22_calibration/`):
+
+# %%
+C.save_results(P.scale, stored, stored_scale, points=P.points, repeats=P.repeats, live_schedules=P.live_schedules)
+display(C.runs_table(stored))

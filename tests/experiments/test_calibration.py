@@ -1,5 +1,7 @@
 """The calibration experiment on tiny schedules: resumable stores, paired equivalence, the identity check."""
 
+import json
+
 import pandas as pd
 import pytest
 from localcodes.experiments import calibration as C
@@ -61,3 +63,34 @@ def test_empty_stores_give_not_run_texts(tiny):
     assert empty.empty and C.agreement(empty).empty
     assert "Not run" in C.agreement_text(C.agreement(empty))
     assert (C.paper_count_table(empty)["outcome"] == "not run").all()
+
+
+def _synthetic_store() -> pd.DataFrame:
+    """Final rows of two points and two schedules, ten networks each, counts chosen per test."""
+    rows = []
+    for point in ("250 units", "500 units, shared random"):
+        for name in ("paper", C.BOOK_SCHEDULE):
+            for r in range(10):
+                rows.append({"point": point, "schedule": name, "repeat": r, "seed": r, "final": True, "epoch": 1,
+                             "lc_pairs": 20 + r % 3, "train_acc": 1.0, "ensemble_wall_s": 1.0 + r // 5,
+                             "device": "cpu", "git_commit": "abc", "created": "2026-12-02T00:00:00+00:00"})
+    return pd.DataFrame(rows)
+
+
+def test_the_abstract_follows_the_stored_verdicts(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    stored = _synthetic_store()
+    text = C.abstract_text("book", stored, "reference")
+    assert "equivalent at 2 of 2 points" in text and "shared random: 20.9, reproduced" in text
+    book = (stored["schedule"] == C.BOOK_SCHEDULE) & (stored["point"] == "250 units")
+    doubled = stored.assign(lc_pairs=stored["lc_pairs"].where(~book, stored["lc_pairs"] * 2))
+    text = C.abstract_text("book", doubled, "reference")
+    assert "equivalent at 1 of 2 points" in text and "contradicted at 250 units (20.9 vs 41.8)" in text
+    fewer = stored.assign(lc_pairs=stored["lc_pairs"].where(stored["point"] == "250 units", 5))
+    assert "shared random: 5.0, contradicted" in C.abstract_text("book", fewer, "reference")
+    assert "*not run*" in C.abstract_text("book", stored.iloc[:0], "reference")
+    C.save_results("book", stored, "reference", repeats=10)
+    prov = json.loads((tmp_path / "book" / C.CHAPTER / "provenance.json").read_text())
+    run = [r for r in prov["runs"] if r["point"] == "250 units" and r["schedule"] == "paper"][0]
+    assert run["networks"] == 10 and run["ensemble_wall_s"] == 3.0 and prov["repeats"] == 10
+    assert (tmp_path / "book" / C.CHAPTER / "abstract.md").read_text() == C.abstract_text("book", stored, "reference")

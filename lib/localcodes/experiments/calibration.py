@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from localcodes import engine, verdicts
-from localcodes.store import ResultsStore, project_root, results_dir
+from localcodes.store import ResultsStore, atomic_path, project_root, provenance, results_dir, write_json
 
 from .paper000.reported import FIG7A_FITS, TABLE2_MEAN_NO_DROPOUT
 from .paper000.sweeps import STANDARD
@@ -44,6 +44,10 @@ __all__ = [
     "agreement_display",
     "agreement_over_time",
     "paper_count_table",
+    "BOOK_SCHEDULE",
+    "runs_table",
+    "abstract_text",
+    "save_results",
 ]
 
 CHAPTER = "22_calibration"
@@ -55,6 +59,10 @@ SCHEDULES: dict[str, tuple[float, int]] = {
     "lr 0.5 × 900": (0.5, 900),
     "lr 2.0 × 225 (book)": (engine.BOOK_DEFAULTS["lr"], engine.BOOK_DEFAULTS["epochs"]),
 }
+if (engine.BOOK_DEFAULTS["lr"], engine.BOOK_DEFAULTS["epochs"]) != (2.0, 225):  # the names above say 2.0 × 225
+    raise RuntimeError("engine.BOOK_DEFAULTS changed: rename the book schedule in calibration.SCHEDULES")
+#: The schedule the book scale trains with (the engine's book defaults).
+BOOK_SCHEDULE = "lr 2.0 × 225 (book)"
 #: The points compared: departures from the standard code (``experiments.paper000.STANDARD``) and a hidden size.
 POINTS: dict[str, dict] = {
     "100 units": {"hidden": [100]},
@@ -234,11 +242,16 @@ def agreement_text(table: pd.DataFrame) -> str:
     counts = table.groupby("schedule")["outcome"].value_counts().unstack(fill_value=0)
     per = "; ".join(f"{s}: " + ", ".join(f"{int(n)} {o}" for o, n in counts.loc[s].items() if n)
                     for s in counts.index)
-    book = [s for s in SCHEDULES if "(book)" in s][0]
+    book = BOOK_SCHEDULE
+    mine = table[table["schedule"] == book]
+    shown = int((mine["outcome"] == "reproduced").sum())
+    cost = (f" It costs {SCHEDULES[chosen][1] / SCHEDULES[book][1]:g}× the book's epochs; the book's budget (the "
+            "whole book in 30 minutes on 2 cores) does not afford it, so the book keeps its schedule, which is shown "
+            f"equivalent at {shown} of {len(mine)} points")
     verdict = (f"The cheapest schedule equivalent to the paper's at every point measured is **{chosen}**"
                + (" — the book's schedule." if chosen == book else
-                  f"; the book's schedule ({book}) is not equivalent at every point, so book-scale verdicts that "
-                  "depend on the count of local codes carry that caveat.")
+                  "." + cost + ": book-scale verdicts that depend on the count of local codes at the other points "
+                  "carry that caveat.")
                if chosen else "**No candidate schedule is equivalent to the paper's at every point measured**: "
                "book-scale verdicts that depend on the count of local codes carry that caveat.")
     return f"Outcomes per schedule over the points measured — {per}. {verdict}"
@@ -296,3 +309,65 @@ def paper_count_table(rows: pd.DataFrame) -> pd.DataFrame:
                         "difference of log(1+LCs) [interval]": (f"{v.effect:+.2f} [{v.ci[0]:.2f}, {v.ci[1]:.2f}]"
                                                                 if v.outcome != "not run" else "")})
     return pd.DataFrame(out).round(2)
+
+
+def runs_table(stored: pd.DataFrame) -> pd.DataFrame:
+    """Per point and schedule: networks, seeds, training wall time (sum over ensembles), device, commits and dates
+    of the stored runs — their provenance, read from the rows themselves."""
+    if stored.empty:
+        return pd.DataFrame()
+    final = stored[stored["final"]]
+    out = []
+    for (point, name), g in final.groupby(["point", "schedule"], sort=False):
+        lr, epochs = SCHEDULES[name]
+        out.append({"point": point, "schedule": name, "lr": lr, "epochs": epochs,
+                    "networks": int(g["repeat"].nunique()),
+                    "seeds": sorted(int(x) for x in g["seed"].unique()),
+                    "ensemble_wall_s": float(g.drop_duplicates("ensemble_wall_s")["ensemble_wall_s"].sum()),
+                    "device": sorted(set(map(str, g["device"]))), "git_commit": sorted(set(map(str, g["git_commit"]))),
+                    "created": [str(g["created"].min()), str(g["created"].max())]})
+    return pd.DataFrame(out)
+
+
+def _span(n: pd.Series) -> str:
+    lo, hi = int(n.min()), int(n.max())
+    return f"{lo}" if lo == hi else f"{lo}–{hi}"
+
+
+def abstract_text(scale: str, stored: pd.DataFrame, stored_scale: str) -> str:
+    """A Markdown paragraph for the book's abstract, computed from the stored verdicts: how the book's schedule
+    compares with the paper's, and which code gives the paper's count of local codes."""
+    table = agreement(stored)
+    if table.empty:
+        return (f"* **The book's training shortcut** (lr 2.0 × 225 for the paper's lr 0.01 × 45,000) is *not run* "
+                f"against the paper's schedule at the `{scale}` scale: no `{stored_scale}`-scale results are stored.\n")
+    mine = table[table["schedule"] == BOOK_SCHEDULE]
+    counts = verdicts.count_outcomes(mine["outcome"].tolist())
+    others = mine[mine["outcome"] != "reproduced"]
+    text = (f"* **The book's training shortcut** (lr 2.0 × 225 for the paper's lr 0.01 × 45,000), against networks "
+            f"trained with the paper's schedule (stored `{stored_scale}` results, {_span(mine['n'])} networks per "
+            "point, paired by seed): the final count of local codes is "
+            f"equivalent at {counts['reproduced']} of {len(mine)} points"
+            + ("; " + "; ".join(f"{r.outcome} at {r.point} ({r.paper_lc:.1f} vs {r.schedule_lc:.1f})"
+                                for r in others.itertuples()) if len(others) else "")
+            + f". The cheapest schedule equivalent at every point: {choose_schedule(table) or 'none'}.")
+    counts_table = paper_count_table(stored)
+    ran = counts_table[counts_table["outcome"] != "not run"]
+    if len(ran):
+        text += (" Paper 000's count at 500 units (the Fig. 7a intercept, 20.6), with the paper's schedule: "
+                 + "; ".join(f"{r['our networks (paper schedule)']}: {r['our mean LCs']:.1f}, {r['outcome']}"
+                             for _, r in ran[ran["paper"].str.contains("7a")].iterrows()) + ".")
+    return text + "\n"
+
+
+def save_results(scale: str, stored: pd.DataFrame, stored_scale: str, **settings) -> None:
+    """Write ``provenance.json`` (the runs read, per point and schedule, and ``settings``) and ``abstract.md`` (read
+    by the book's index) under ``results/<scale>/<chapter>/``."""
+    folder = results_dir(scale, CHAPTER)
+    runs = runs_table(stored)
+    write_json(folder / "provenance.json", provenance(
+        chapter=CHAPTER, scale=scale, stored_scale=stored_scale, command=f"localcodes run {CHAPTER} --scale {scale}",
+        cpu_threads=1, ensemble=ENSEMBLE, margin=MARGIN, schedules=SCHEDULES, point_definitions=POINTS, code=STANDARD,
+        runs=runs.to_dict("records"), **settings))
+    with atomic_path(folder / "abstract.md") as tmp:
+        tmp.write_text(abstract_text(scale, stored, stored_scale))
