@@ -109,3 +109,41 @@ def test_bad_input_is_named():
         SelectivityAccumulator(pooling="mean")
     with pytest.raises(ValueError, match="k must be"):
         SelectivityAccumulator(k=0)
+
+
+def test_a_refused_batch_leaves_the_accumulator_as_it_was():
+    rng = np.random.default_rng(0)
+    a, y = rng.random((50, 10)), np.zeros(50, dtype=np.int64)
+    acc = SelectivityAccumulator(k=5, device="cpu").update(a, y)
+    bad = np.full((10, 10), np.nan)
+    with pytest.raises(ValueError, match="NaN"):
+        acc.update(bad, np.arange(10))  # ten new classes, all refused with the batch
+    with pytest.raises(ValueError, match="two classes; labels contain 1"):
+        acc.unit_table()  # as the in-memory functions say of the same rows
+    with pytest.raises(ValueError, match="two classes; labels contain 1"):
+        acc.local_codes()
+    with pytest.raises(ValueError, match="two classes"):
+        unit_table(a, y, k=5)
+    fresh = SelectivityAccumulator(k=3, device="cpu")
+    with pytest.raises(ValueError, match="integers"):
+        fresh.update(np.ones((4, 3)), np.array([0.5, 1, 0, 1]))
+    fresh.update(np.ones((4, 2)), np.array([0, 1, 0, 1]))  # the refused batch fixed neither units nor classes
+    assert fresh.n_units == 2 and fresh.classes.tolist() == [0, 1]
+
+
+def test_bool_labels_and_a_nan_min_gap():
+    rng = np.random.default_rng(1)
+    a = rng.random((40, 6))
+    y = np.arange(40) % 3 == 0
+    a[:, 0] += np.where(y, 2.0, 0.0)  # an 'on' code for class True (1)
+    acc = SelectivityAccumulator(k=5, device="cpu").update(a[:25], y[:25]).update(a[25:], y[25:])
+    expected = unit_table(a, y.astype(np.int64), k=5)
+    pd.testing.assert_frame_equal(unit_table(a, y, k=5), expected)
+    pd.testing.assert_frame_equal(acc.unit_table(), expected, check_exact=False)
+    pd.testing.assert_frame_equal(acc.local_codes(), local_codes(a, y))
+    assert ((local_codes(a, y).unit == 0) & (local_codes(a, y).cls == 1)).any()
+    for bad in (float("nan"), float("inf"), -0.5, "0.1", None):
+        with pytest.raises(ValueError, match=r"min_gap must be a finite number >= 0"):
+            acc.local_codes(min_gap=bad)
+        with pytest.raises(ValueError, match=r"min_gap must be a finite number >= 0"):
+            local_codes(a, y, min_gap=bad)

@@ -17,6 +17,8 @@ in float64, so results do not depend on the device's default precision.
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +27,9 @@ import torch
 
 __all__ = [
     "ClassStats",
+    "as_labels",
     "as_tensor",
+    "check_min_gap",
     "check_table",
     "class_stats",
     "local_codes",
@@ -48,6 +52,22 @@ def as_tensor(acts, device: torch.device | str | None = None) -> torch.Tensor:
     return t.to(torch.float64)
 
 
+def as_labels(labels, device: torch.device | str | None = None) -> torch.Tensor:
+    """Labels as a tensor on ``device``; bool labels become the classes 0 (False) and 1 (True)."""
+    y = labels if isinstance(labels, torch.Tensor) else torch.as_tensor(np.asarray(labels))
+    if device is not None:
+        y = y.to(device)
+    return y.to(torch.int64) if y.dtype == torch.bool else y
+
+
+def check_min_gap(min_gap) -> float:
+    """``min_gap`` as a float, or ``ValueError``: a NaN or infinite gap would silently give no local codes."""
+    ok = isinstance(min_gap, numbers.Real) and not isinstance(min_gap, bool) and math.isfinite(min_gap)
+    if not ok or min_gap < 0:
+        raise ValueError(f"min_gap must be a finite number >= 0; got {min_gap!r}")
+    return float(min_gap)
+
+
 def check_table(acts: torch.Tensor, labels: torch.Tensor, k: int | None = None) -> None:
     """Raise ``ValueError`` with a clear message for tables the measures cannot be computed on."""
     if acts.ndim != 2:
@@ -61,13 +81,12 @@ def check_table(acts: torch.Tensor, labels: torch.Tensor, k: int | None = None) 
         raise ValueError("acts has no units (0 columns)")
     if not torch.isfinite(acts).all():
         raise ValueError("acts contains NaN or infinite values; clean the table before measuring selectivity")
-    if labels.dtype.is_floating_point or labels.dtype == torch.bool:
-        if not torch.equal(labels, labels.round()):
-            raise ValueError("labels must be integers (class ids)")
+    if labels.dtype.is_floating_point and not torch.equal(labels, labels.round()):
+        raise ValueError("labels must be integers (class ids)")
     n_classes = torch.unique(labels).numel()
     if n_classes < 2:
         raise ValueError(f"selectivity needs at least two classes; labels contain {n_classes}")
-    if k is not None and not 1 <= k <= acts.shape[0]:
+    if k is not None and (isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= acts.shape[0]):
         raise ValueError(f"k must be between 1 and the number of examples ({acts.shape[0]}); got k={k}")
 
 
@@ -147,11 +166,10 @@ def local_codes(acts, labels, min_gap: float = 0.0) -> pd.DataFrame:
 
     Strict: tied activations across the class boundary are not local codes.
     """
+    min_gap = check_min_gap(min_gap)
     a = as_tensor(acts)
-    y = torch.as_tensor(np.asarray(labels) if not isinstance(labels, torch.Tensor) else labels).to(a.device)
+    y = as_labels(labels, a.device)
     check_table(a, y)
-    if min_gap < 0:
-        raise ValueError(f"min_gap must be >= 0; got {min_gap}")
     classes, idx = _class_index(y)
     stats = class_stats(a, idx, len(classes))
     stats.classes = classes
@@ -228,7 +246,7 @@ def unit_table(acts, labels, k: int = 100, pooling: str = "classes") -> pd.DataF
     Parameters
     ----------
     acts : (N, U) numpy array or torch tensor (any device)
-    labels : (N,) integer class ids
+    labels : (N,) integer class ids (bool labels are the classes 0 and 1)
     k : number of most active examples for precision (paper 001 uses 100; Zhou et al. 60)
     pooling : ``"classes"`` (mu_rest = mean of the other classes' means, Morcos et al.) or
         ``"images"`` (mu_rest = mean of all other examples, paper 001's code)
@@ -239,7 +257,7 @@ def unit_table(acts, labels, k: int = 100, pooling: str = "classes") -> pd.DataF
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}; got {pooling!r}")
     a = as_tensor(acts)
-    y = torch.as_tensor(np.asarray(labels) if not isinstance(labels, torch.Tensor) else labels).to(a.device)
+    y = as_labels(labels, a.device)
     check_table(a, y, k)
     classes, idx = _class_index(y)
     n, u = a.shape

@@ -6,7 +6,8 @@ need, so results equal the in-memory measures (see ``SelectivityAccumulator``).
 
 from __future__ import annotations
 
-import numpy as np
+import numbers
+
 import pandas as pd
 import torch
 
@@ -14,9 +15,11 @@ from ..store import pick_device
 from .measures import (
     POOLINGS,
     ClassStats,
+    as_labels,
     as_tensor,
     assemble_unit_table,
     ccmas_from_stats,
+    check_min_gap,
     class_stats,
     local_codes_from_stats,
     precision_from_counts,
@@ -46,8 +49,8 @@ class SelectivityAccumulator:
     def __init__(self, k: int = 100, pooling: str = "classes", device: torch.device | str | None = None) -> None:
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}; got {pooling!r}")
-        if int(k) != k or k < 1:
-            raise ValueError(f"k must be a positive integer; got {k}")
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+            raise ValueError(f"k must be a positive integer; got {k!r}")
         self.k, self.pooling = int(k), pooling
         self.device = pick_device(None if device is None else str(device))
         self.n = 0
@@ -69,13 +72,15 @@ class SelectivityAccumulator:
         self.run = torch.empty(0, u, **f64)  # the top class's examples above all other classes
         self.run_cls = torch.full((u,), -1, dtype=torch.int64, device=self.device)
 
-    def _add_classes(self, labels: torch.Tensor) -> None:
-        new = torch.unique(labels)
-        new = new[~torch.isin(new, self.classes)]
-        if new.numel() == 0:
+    def _add_classes(self, classes: torch.Tensor) -> None:
+        """Grow the per-class state to ``classes`` (the sorted union of the old classes and new ones)."""
+        c_new = classes.numel() - self.classes.numel()
+        if c_new == 0:
             return
-        classes, order = torch.sort(torch.cat([self.classes, new]))
-        u, c_new = self.n_units, new.numel()
+        # where each old class and each new one lands in the sorted union
+        new = classes[~torch.isin(classes, self.classes)]
+        order = torch.argsort(torch.cat([self.classes, new]))
+        u = self.n_units
 
         def grow(t: torch.Tensor, fill: float) -> torch.Tensor:
             pad = torch.full((c_new, *t.shape[1:]), fill, dtype=t.dtype, device=t.device)
@@ -93,9 +98,14 @@ class SelectivityAccumulator:
         self.above_idx = torch.where(self.above_idx >= 0, new_place[self.above_idx.clamp(min=0)], -1)
 
     def update(self, acts, labels) -> SelectivityAccumulator:
-        """Add a batch: ``acts`` (b, U) numpy/torch, ``labels`` (b,) integer class ids. Returns ``self``."""
+        """Add a batch: ``acts`` (b, U) numpy/torch, ``labels`` (b,) integer class ids (bool: 0 and 1).
+
+        Atomic: a batch that is refused (bad shape, labels, NaN or infinite values) changes nothing, so the
+        results never count classes whose examples were not added. Returns ``self``.
+        """
         a = as_tensor(acts, self.device)
-        y = torch.as_tensor(np.asarray(labels) if not isinstance(labels, torch.Tensor) else labels).to(self.device)
+        y = as_labels(labels, self.device)
+        # everything is checked before any state changes
         if a.ndim != 2:
             raise ValueError(f"acts must be 2-D (examples x units); got shape {tuple(a.shape)}")
         if y.ndim != 1 or y.shape[0] != a.shape[0]:
@@ -103,25 +113,25 @@ class SelectivityAccumulator:
                 f"labels must be 1-D with one label per row of acts: acts has {a.shape[0]} rows, "
                 f"labels has shape {tuple(y.shape)}"
             )
-        if self.n_units is None:
-            if a.shape[1] == 0:
-                raise ValueError("acts has no units (0 columns)")
-            self._init_state(a.shape[1])
-        elif a.shape[1] != self.n_units:
+        if self.n_units is None and a.shape[1] == 0:
+            raise ValueError("acts has no units (0 columns)")
+        if self.n_units is not None and a.shape[1] != self.n_units:
             raise ValueError(f"every batch must have the same units: first had {self.n_units}, this has {a.shape[1]}")
-        if a.shape[0] == 0:
-            return self
         if y.dtype.is_floating_point and not torch.equal(y, y.round()):
             raise ValueError("labels must be integers (class ids)")
         y = y.to(torch.int64)
-        self._add_classes(y)
-        idx = torch.searchsorted(self.classes, y)
-        c = self.classes.numel()
-        s = class_stats(a, idx, c)
+        classes = torch.unique(torch.cat([self.classes, y]))  # sorted
+        idx = torch.searchsorted(classes, y)
+        s = class_stats(a, idx, classes.numel())
         # NaN and infinities show in the batch's class minima/maxima (cheaper than scanning the batch again)
         seen = s.counts > 0
         if not (torch.isfinite(s.mins[seen]).all() and torch.isfinite(s.maxs[seen]).all()):
             raise ValueError("acts contains NaN or infinite values; clean the table before measuring selectivity")
+        if self.n_units is None:
+            self._init_state(a.shape[1])
+        if a.shape[0] == 0:
+            return self
+        self._add_classes(classes)
         self.n += a.shape[0]
         self.counts += s.counts
         self.sums += s.sums
@@ -215,7 +225,6 @@ class SelectivityAccumulator:
 
     def local_codes(self, min_gap: float = 0.0) -> pd.DataFrame:
         """The same local codes as ``local_codes(all rows, all labels, min_gap)``."""
+        min_gap = check_min_gap(min_gap)
         self._check_ready()
-        if min_gap < 0:
-            raise ValueError(f"min_gap must be >= 0; got {min_gap}")
         return local_codes_from_stats(self.stats(), min_gap)
