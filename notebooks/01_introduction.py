@@ -49,6 +49,9 @@ PRESETS = {
     "book": {"n_per_class": 100, "n_classes": 10, "n_random_units": 400, "seed": 0},
     "paper": {"n_per_class": 100, "n_classes": 10, "n_random_units": 2000, "seed": 0},
 }
+CHOICES = {}
+# RANGES: inclusive bounds for numbers (lists: every element); "path" must exist, "text" is free
+RANGES = {"n_per_class": (1, 10000), "n_classes": (2, 1000), "n_random_units": (0, 100000), "seed": (0, 2_147_483_647)}
 
 # %%
 import pandas as pd
@@ -58,8 +61,8 @@ from localcodes import book, charts
 from localcodes.selectivity import local_codes, unit_table
 from localcodes.synthetic import A4_EXPECTED, random_units, synthetic_units
 
-P = book.settings(PRESETS, scale, n_per_class=n_per_class, n_classes=n_classes, n_random_units=n_random_units,
-                  seed=seed)
+P = book.settings(PRESETS, scale, CHOICES, RANGES, n_per_class=n_per_class, n_classes=n_classes,
+                  n_random_units=n_random_units, seed=seed)
 charts.setup()
 acts, labels, names = synthetic_units(P.n_classes, P.n_per_class, P.seed)
 class_names = [f"class {c}" for c in range(P.n_classes)]

@@ -52,6 +52,10 @@ PRESETS = {
               "epochs": 45000, "lr": 0.01, "quirk_widths": [100, 500, 1000, 2000], "example_widths": [500, 1000],
               "seed": 0},
 }
+CHOICES = {}
+# RANGES: inclusive bounds for numbers (lists: every element); "path" must exist, "text" is free
+RANGES = {"widths": (1, 10000), "n_per_class": (1, 10000), "repeats": (1, 1000), "epochs": (1, 100000),
+          "lr": (1e-06, 100.0), "quirk_widths": (1, 10000), "example_widths": (1, 10000), "seed": (0, 2_147_483_647)}
 
 # %%
 import time
@@ -64,8 +68,8 @@ from localcodes.charts import paper000 as lc_charts
 from localcodes.experiments import paper000 as P000
 from localcodes.experiments.paper000 import codes_checks as CC
 
-P = book.settings(PRESETS, scale, widths=widths, n_per_class=n_per_class, repeats=repeats, epochs=epochs, lr=lr,
-                  quirk_widths=quirk_widths, example_widths=example_widths, seed=seed)
+P = book.settings(PRESETS, scale, CHOICES, RANGES, widths=widths, n_per_class=n_per_class, repeats=repeats,
+                  epochs=epochs, lr=lr, quirk_widths=quirk_widths, example_widths=example_widths, seed=seed)
 charts.setup()
 pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
 P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores

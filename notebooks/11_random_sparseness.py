@@ -46,6 +46,10 @@ PRESETS = {
 }
 # a parallel build runs this chapter after these: it reuses experiment 1's standard networks
 AFTER = ["10_hidden_size_and_data"]
+CHOICES = {}
+# RANGES: inclusive bounds for numbers (lists: every element); "path" must exist, "text" is free
+RANGES = {"widths": (1, 10000), "random_weights": (0.0, 1.0), "repeats": (1, 1000), "epochs": (1, 100000),
+          "lr": (1e-06, 100.0), "seed": (0, 2_147_483_647)}
 
 # %%
 import time
@@ -60,8 +64,8 @@ from localcodes.charts import paper000 as lc_charts
 from localcodes.experiments import paper000 as P000
 from localcodes.experiments.paper000 import codes_checks as CC
 
-P = book.settings(PRESETS, scale, widths=widths, random_weights=random_weights, repeats=repeats, epochs=epochs,
-                  lr=lr, seed=seed)
+P = book.settings(PRESETS, scale, CHOICES, RANGES, widths=widths, random_weights=random_weights, repeats=repeats,
+                  epochs=epochs, lr=lr, seed=seed)
 charts.setup()
 pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
 P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores

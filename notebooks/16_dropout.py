@@ -53,6 +53,9 @@ PRESETS = {
               "seed": 0},
 }
 CHOICES = {"training": ["book", "paper"]}
+# RANGES: inclusive bounds for numbers (lists: every element); "path" must exist, "text" is free
+RANGES = {"n_hidden": (1, 10000), "dropouts": (0.0, 0.99), "repeats": (1, 1000), "epochs": (1, 100000),
+          "lr": (1e-06, 100.0), "n_per_class": (1, 10000), "n_test_per_class": (1, 10000), "seed": (0, 2_147_483_647)}
 
 # %%
 import pandas as pd
@@ -64,8 +67,9 @@ from localcodes.charts import paper000 as lc_charts
 from localcodes.experiments import paper000 as P000
 from localcodes.store import results_dir, write_parquet
 
-P = book.settings(PRESETS, scale, n_hidden=n_hidden, dropouts=dropouts, repeats=repeats, training=training,
-                  epochs=epochs, lr=lr, n_per_class=n_per_class, n_test_per_class=n_test_per_class, seed=seed)
+P = book.settings(PRESETS, scale, CHOICES, RANGES, n_hidden=n_hidden, dropouts=dropouts, repeats=repeats,
+                  training=training, epochs=epochs, lr=lr, n_per_class=n_per_class, n_test_per_class=n_test_per_class,
+                  seed=seed)
 charts.setup()
 P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "16_dropout"

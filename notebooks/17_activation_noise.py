@@ -58,6 +58,10 @@ PRESETS = {
               "training": "paper", "epochs": None, "lr": None, "n_per_class": 50, "seed": 0},
 }
 CHOICES = {"training": ["book", "paper"]}
+# RANGES: inclusive bounds for numbers (lists: every element); "path" must exist, "text" is free
+RANGES = {"hidden_sizes": (1, 10000), "sigmas": (0.0, 10.0), "large_sizes": (1, 10000), "large_sigmas": (0.0, 10.0),
+          "large_repeats": (1, 1000), "noise_mean": (0.0, 100.0), "repeats": (1, 1000), "epochs": (1, 100000),
+          "lr": (1e-06, 100.0), "n_per_class": (1, 10000), "seed": (0, 2_147_483_647)}
 
 # %%
 import pandas as pd
@@ -68,9 +72,9 @@ from localcodes.charts import paper000 as lc_charts
 from localcodes.experiments import paper000 as P000
 from localcodes.store import results_dir, write_parquet
 
-P = book.settings(PRESETS, scale, hidden_sizes=hidden_sizes, sigmas=sigmas, large_sizes=large_sizes,
-                  large_sigmas=large_sigmas, large_repeats=large_repeats, noise_mean=noise_mean,
-                  repeats=repeats, training=training, epochs=epochs, lr=lr, n_per_class=n_per_class, seed=seed)
+P = book.settings(PRESETS, scale, CHOICES, RANGES, hidden_sizes=hidden_sizes, sigmas=sigmas, large_sizes=large_sizes,
+                  large_sigmas=large_sigmas, large_repeats=large_repeats, noise_mean=noise_mean, repeats=repeats,
+                  training=training, epochs=epochs, lr=lr, n_per_class=n_per_class, seed=seed)
 charts.setup()
 P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "17_activation_noise"

@@ -53,6 +53,10 @@ PRESETS = {
               "lr": None, "n_checkpoints": 90, "n_per_class": 50, "n_test_per_class": 1000, "seed": 0},
 }
 CHOICES = {"training": ["book", "paper"]}
+# RANGES: inclusive bounds for numbers (lists: every element); "path" must exist, "text" is free
+RANGES = {"hidden_sizes": (1, 10000), "repeats": (1, 1000), "epochs": (1, 100000), "lr": (1e-06, 100.0),
+          "n_checkpoints": (2, 1000), "n_per_class": (1, 10000), "n_test_per_class": (1, 10000),
+          "seed": (0, 2_147_483_647)}
 
 # %%
 import numpy as np
@@ -63,9 +67,9 @@ from localcodes.charts import paper000 as lc_charts
 from localcodes.experiments import paper000 as P000
 from localcodes.store import results_dir, write_parquet
 
-P = book.settings(PRESETS, scale, hidden_sizes=hidden_sizes, repeats=repeats, training=training, epochs=epochs,
-                  lr=lr, n_checkpoints=n_checkpoints, n_per_class=n_per_class, n_test_per_class=n_test_per_class,
-                  seed=seed)
+P = book.settings(PRESETS, scale, CHOICES, RANGES, hidden_sizes=hidden_sizes, repeats=repeats, training=training,
+                  epochs=epochs, lr=lr, n_checkpoints=n_checkpoints, n_per_class=n_per_class,
+                  n_test_per_class=n_test_per_class, seed=seed)
 charts.setup()
 P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "18_training_time"

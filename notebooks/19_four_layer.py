@@ -59,6 +59,10 @@ PRESETS = {
 }
 CHOICES = {"conditions": ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P", "Q", "R",
                           "S"]}
+# RANGES: inclusive bounds for numbers (lists: every element); "path" must exist, "text" is free
+RANGES = {"first_layer": (1, 10000), "second_layer": (1, 10000), "repeats": (1, 1000), "epochs": (1, 100000),
+          "patience": (1, 1000), "lr_sigmoid": (1e-06, 100.0), "lr_relu": (1e-06, 100.0), "n_x_small": (1, 10000),
+          "n_x_large": (1, 10000), "seed": (0, 2_147_483_647)}
 
 # %%
 import pandas as pd
@@ -69,9 +73,9 @@ from localcodes.charts import paper000 as lc_charts
 from localcodes.experiments import paper000 as P000
 from localcodes.store import results_dir, write_parquet
 
-P = book.settings(PRESETS, scale, conditions=conditions, first_layer=first_layer, second_layer=second_layer,
-                  repeats=repeats, epochs=epochs, patience=patience, lr_sigmoid=lr_sigmoid, lr_relu=lr_relu,
-                  n_x_small=n_x_small, n_x_large=n_x_large, seed=seed)
+P = book.settings(PRESETS, scale, CHOICES, RANGES, conditions=conditions, first_layer=first_layer,
+                  second_layer=second_layer, repeats=repeats, epochs=epochs, patience=patience, lr_sigmoid=lr_sigmoid,
+                  lr_relu=lr_relu, n_x_small=n_x_small, n_x_large=n_x_large, seed=seed)
 charts.setup()
 P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 CHAPTER = "19_four_layer"

@@ -71,6 +71,9 @@ PRESETS = {
 CHOICES = {"modes": ["fixed", "gaussian"], "optimizer": ["sgd", "adam"],
            "source": ["auto", "dir", "download", "fashion-mnist", "sklearn-digits"],
            "invariants": ["standard", "50% of images", "all images", "2 categories", "5 categories", "8 categories"]}
+# RANGES: inclusive bounds for numbers (lists: every element); "path" must exist, "text" is free
+RANGES = {"widths": (1, 10000), "n_per_class": (1, 10000), "repeats": (1, 1000), "max_epochs": (1, 100000),
+          "lr": (1e-06, 100.0), "n_pixels": (1, 784), "example_width": (1, 10000), "seed": (0, 2_147_483_647)}
 
 # %%
 import time
@@ -83,9 +86,9 @@ from localcodes.charts import paper000 as lc_charts
 from localcodes.experiments import paper000 as P000
 from localcodes.store import ResultsStore, results_dir
 
-P = book.settings(PRESETS, scale, widths=widths, invariants=invariants, modes=modes, n_per_class=n_per_class,
-                  repeats=repeats, max_epochs=max_epochs, optimizer=optimizer, lr=lr, n_pixels=n_pixels,
-                  source=source, example_width=example_width, seed=seed)
+P = book.settings(PRESETS, scale, CHOICES, RANGES, widths=widths, invariants=invariants, modes=modes,
+                  n_per_class=n_per_class, repeats=repeats, max_epochs=max_epochs, optimizer=optimizer, lr=lr,
+                  n_pixels=n_pixels, source=source, example_width=example_width, seed=seed)
 charts.setup()
 pd.set_option("display.max_colwidth", None)  # verdict tables hold sentences
 P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores

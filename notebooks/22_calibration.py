@@ -61,6 +61,8 @@ PRESETS = {
 CHOICES = {"points": ["100 units", "250 units", "500 units", "500 units, n_x = 250", "100 units, shared random",
                       "250 units, shared random", "500 units, shared random"],
            "live_schedules": ["paper", "lr 0.1 × 4,500", "lr 0.5 × 900", "lr 2.0 × 225 (book)"]}
+# RANGES: inclusive bounds for numbers (lists: every element); "path" must exist, "text" is free
+RANGES = {"repeats": (2, 1000)}
 
 # %%
 import pandas as pd
@@ -71,7 +73,7 @@ from localcodes.charts import calibration as cal_charts
 from localcodes.experiments import calibration as C
 from localcodes.experiments import paper000 as P000
 
-P = book.settings(PRESETS, scale, points=points, repeats=repeats, live_schedules=live_schedules)
+P = book.settings(PRESETS, scale, CHOICES, RANGES, points=points, repeats=repeats, live_schedules=live_schedules)
 charts.setup()
 P000.set_cpu_threads(1)  # small networks: a 2nd thread gains little and is slow on shared cores
 live = pd.concat([C.run_point(P.scale, p, P.live_schedules, P.repeats) for p in P.points], ignore_index=True)

@@ -51,6 +51,9 @@ AFTER = [
     "20_mnist_invariants",
     "21_memorisation",
 ]
+CHOICES = {}
+# RANGES: inclusive bounds for numbers (lists: every element); "path" must exist, "text" is free
+RANGES = {}
 
 # %%
 import pandas as pd
@@ -60,7 +63,7 @@ from localcodes import book
 from localcodes.experiments import paper000 as P000
 from localcodes.store import atomic_path, results_dir
 
-P = book.settings(PRESETS, scale)
+P = book.settings(PRESETS, scale, CHOICES, RANGES)
 pd.set_option("display.max_colwidth", None)  # the findings are sentences
 assert set(P000.CHECKS_CHAPTERS) <= set(AFTER), "the page must run after every chapter it reads"
 tables = P000.findings_tables(P.scale)

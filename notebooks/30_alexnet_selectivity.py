@@ -63,7 +63,11 @@ PRESETS = {
     "paper": {"layers": ["conv5", "fc6", "fc7", "fc8", "prob"], "k": 100, "k_alt": 60, "split": "train",
               "weights": None, "image_folder": None, "input_size": 227, "points_per_class": 80, "seed": 0},
 }
-CHOICES = {"split": ["train", "test"]}
+CHOICES = {"split": ["train", "test"],
+           "layers": ["conv1", "conv2", "conv3", "conv4", "conv5", "pool5", "fc6", "fc7", "fc8", "prob"]}
+# RANGES: inclusive bounds for numbers (lists: every element); "path" must exist, "text" is free
+RANGES = {"k": (1, 1000000), "k_alt": (1, 1000000), "weights": "path", "image_folder": "path",
+          "input_size": (32, 1024), "points_per_class": (1, 100000), "seed": (0, 2_147_483_647)}
 
 # %%
 import time
@@ -75,7 +79,7 @@ from localcodes import book, charts
 from localcodes.charts import alexnet as ax_charts
 from localcodes.experiments import alexnet as X
 
-P = book.settings(PRESETS, scale, layers=layers, k=k, k_alt=k_alt, split=split, weights=weights,
+P = book.settings(PRESETS, scale, CHOICES, RANGES, layers=layers, k=k, k_alt=k_alt, split=split, weights=weights,
                   image_folder=image_folder, input_size=input_size, points_per_class=points_per_class, seed=seed)
 charts.setup()
 start = time.perf_counter()

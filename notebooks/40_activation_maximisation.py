@@ -69,6 +69,11 @@ PRESETS = {
 CHOICES = {"image_prior": ["generator", "fourier"], "layers": ["conv5", "fc6", "fc7", "fc8"]}
 # a parallel build runs this chapter after these: it uses the AlexNet chapter 30 trains
 AFTER = ["30_alexnet_selectivity"]
+# RANGES: inclusive bounds for numbers (lists: every element); "path" must exist, "text" is free
+RANGES = {"n_units": (1, 4096), "n_images": (1, 100000), "generator_k": (1, 4096), "steps": (1, 100000),
+          "lr": (1e-06, 100.0), "diversity": (0.0, 100.0), "latent_l2": (0.0, 100.0), "observers_per_arch": (1, 100),
+          "observer_epochs": (1, 100), "observer_train": (10, 60000), "min_confidence": (0.0, 1.0),
+          "min_share": (0.0, 1.0), "n_lists": (1, 100), "rater": "text", "seed": (0, 2_147_483_647)}
 
 # %%
 import time
@@ -79,11 +84,11 @@ from localcodes import am, book, charts, nets, rating, store
 from localcodes.charts import am as am_charts
 from localcodes.experiments import am as chapter
 
-P = book.settings(PRESETS, scale, layers=layers, n_units=n_units, n_images=n_images, image_prior=image_prior,
-                  generator_k=generator_k, steps=steps, lr=lr, diversity=diversity, latent_l2=latent_l2,
-                  observers_per_arch=observers_per_arch, observer_epochs=observer_epochs,
-                  observer_train=observer_train, min_confidence=min_confidence, min_share=min_share,
-                  n_lists=n_lists, rater=rater, seed=seed)
+P = book.settings(PRESETS, scale, CHOICES, RANGES, layers=layers, n_units=n_units, n_images=n_images,
+                  image_prior=image_prior, generator_k=generator_k, steps=steps, lr=lr, diversity=diversity,
+                  latent_l2=latent_l2, observers_per_arch=observers_per_arch, observer_epochs=observer_epochs,
+                  observer_train=observer_train, min_confidence=min_confidence, min_share=min_share, n_lists=n_lists,
+                  rater=rater, seed=seed)
 charts.setup()
 folder = chapter.results_folder(P.scale)
 device = store.pick_device()

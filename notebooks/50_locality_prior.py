@@ -73,9 +73,15 @@ PRESETS = {
               "alexnet_seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "alexnet_n_train": 60000, "alexnet_n_test": 10000,
               "alexnet_epochs": 10, "alexnet_lr": 0.01, "device": "auto", "cpu_threads": 0},
 }
-CHOICES = {"arms": ["control", "linear", "sqrt", "square", "linear+l1"], "optimizer": ["sgd", "rmsprop"]}
+CHOICES = {"arms": ["control", "linear", "sqrt", "square", "linear+l1"], "optimizer": ["sgd", "rmsprop"],
+           "device": ["auto", "cpu", "cuda"]}
 # a parallel build runs this chapter after these: it uses the AlexNet chapter 30 trains
 AFTER = ["30_alexnet_selectivity"]
+# RANGES: inclusive bounds for numbers (lists: every element); "path" must exist, "text" is free
+RANGES = {"seeds": (0, 2_147_483_647), "n_train": (10, 60000), "n_test": (1, 10000), "epochs": (1, 100000),
+          "batch_size": (1, 4096), "lr": (1e-06, 100.0), "momentum": (0.0, 1.0), "weight_decay": (0.0, 10.0),
+          "alexnet_seeds": (0, 2_147_483_647), "alexnet_n_train": (10, 60000), "alexnet_n_test": (1, 10000),
+          "alexnet_epochs": (1, 100), "alexnet_lr": (1e-06, 10.0), "cpu_threads": (0, 256)}
 
 # %%
 import time
@@ -87,11 +93,11 @@ from localcodes import book, locality, store, charts
 from localcodes.charts import locality as lp_charts
 from localcodes.experiments import locality as lpx
 
-P = book.settings(PRESETS, scale, arms=arms, seeds=seeds, n_train=n_train, n_test=n_test, epochs=epochs,
-                  batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay, optimizer=optimizer,
-                  run_alexnet=run_alexnet, alexnet_seeds=alexnet_seeds, alexnet_n_train=alexnet_n_train,
-                  alexnet_n_test=alexnet_n_test, alexnet_epochs=alexnet_epochs, alexnet_lr=alexnet_lr,
-                  device=device, cpu_threads=cpu_threads)
+P = book.settings(PRESETS, scale, CHOICES, RANGES, arms=arms, seeds=seeds, n_train=n_train, n_test=n_test,
+                  epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                  optimizer=optimizer, run_alexnet=run_alexnet, alexnet_seeds=alexnet_seeds,
+                  alexnet_n_train=alexnet_n_train, alexnet_n_test=alexnet_n_test, alexnet_epochs=alexnet_epochs,
+                  alexnet_lr=alexnet_lr, device=device, cpu_threads=cpu_threads)
 charts.setup()
 if P.cpu_threads:  # small networks: a 2nd OpenMP thread gains little and stalls badly when the cores are shared
     torch.set_num_threads(P.cpu_threads)

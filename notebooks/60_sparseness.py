@@ -72,6 +72,11 @@ PRESETS = {
 CHOICES = {"networks": ["alexnet", "lenet", "mlp"], "mlp_optimizer": ["sgd", "adam"]}
 # a parallel build runs this chapter after these: it analyses chapter 30's AlexNet and 50's LeNets
 AFTER = ["30_alexnet_selectivity", "50_locality_prior"]
+# RANGES: inclusive bounds for numbers (lists: every element); "path" must exist, "text" is free
+RANGES = {"n_images": (1, 100000), "draws": (1, 1000), "lc_draws": (1, 1000), "max_samples": (1, 10000000),
+          "max_units": (1, 100000), "n_pairs": (0, 100000), "lenet_train": (10, 60000), "lenet_epochs": (1, 100),
+          "mlp_hidden": (1, 10000), "mlp_epochs": (1, 100000), "mlp_per_class": (1, 10000), "mlp_lr": (1e-06, 100.0),
+          "seed": (0, 2_147_483_647)}
 
 # %%
 import logging
@@ -85,10 +90,10 @@ from localcodes import sparseness as sp
 from localcodes.charts import sparseness as sp_charts
 from localcodes.experiments import sparseness as spx
 
-P = book.settings(PRESETS, scale, networks=networks, n_images=n_images, draws=draws, lc_draws=lc_draws,
+P = book.settings(PRESETS, scale, CHOICES, RANGES, networks=networks, n_images=n_images, draws=draws, lc_draws=lc_draws,
                   max_samples=max_samples, max_units=max_units, n_pairs=n_pairs, lenet_train=lenet_train,
-                  lenet_epochs=lenet_epochs, mlp_hidden=mlp_hidden, mlp_epochs=mlp_epochs,
-                  mlp_per_class=mlp_per_class, mlp_optimizer=mlp_optimizer, mlp_lr=mlp_lr, seed=seed)
+                  lenet_epochs=lenet_epochs, mlp_hidden=mlp_hidden, mlp_epochs=mlp_epochs, mlp_per_class=mlp_per_class,
+                  mlp_optimizer=mlp_optimizer, mlp_lr=mlp_lr, seed=seed)
 charts.setup()
 pd.set_option("display.precision", 3)
 pd.set_option("display.max_colwidth", None)  # the comparison tables hold sentences

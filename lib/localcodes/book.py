@@ -4,8 +4,10 @@ A chapter is ``notebooks/NN_name.py`` (jupytext, percent format) with
 
 * a cell tagged ``parameters``: ``scale = "book"`` and one ``name = None`` per overridable setting;
 * a cell tagged ``presets``: ``PRESETS = {"smoke": {...}, "book": {...}, "paper": {...}}`` (literals only),
-  optionally ``CHOICES = {"name": [allowed values]}`` and ``AFTER = ["NN_other", ...]``: chapters whose stored
-  results this one reads (so a parallel build runs it after them; see ``build(jobs=…)``).
+  ``CHOICES = {"name": [allowed values]}`` and ``RANGES = {"name": (low, high) | "text" | "path"}`` (every
+  parameter is declared in one of them or is a bool; see ``localcodes.parameters``), and optionally
+  ``AFTER = ["NN_other", ...]``: chapters whose stored results this one reads (so a parallel build runs it after
+  them; see ``build(jobs=…)``).
 
 ``run_chapter`` checks names and values against those cells *before* any work starts, executes the chapter
 with papermill into ``book/NN_name.ipynb`` and records how it ran (scale, parameters, wall time, device,
@@ -26,12 +28,11 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
+from .parameters import parse_value, settings, validate
 from .store import (
     BOOK_RUN_ENV,
     REQUIRED_SCALES,
-    SCALES,
     atomic_path,
     device_name,
     git_commit,
@@ -78,6 +79,7 @@ class ChapterSpec:
     params: dict = field(default_factory=dict)
     presets: dict = field(default_factory=dict)
     choices: dict = field(default_factory=dict)
+    ranges: dict = field(default_factory=dict)
     after: list = field(default_factory=list)
 
 
@@ -123,6 +125,7 @@ def chapter_spec(name: str, root: Path | None = None) -> ChapterSpec:
             values = _literal_assignments(cell.source)
             spec.presets = values.get("PRESETS", {})
             spec.choices = values.get("CHOICES", {})
+            spec.ranges = values.get("RANGES", {})
             spec.after = list(values.get("AFTER", []))
     unknown = [a for a in spec.after if a not in chapters(root)]
     if unknown:
@@ -130,98 +133,17 @@ def chapter_spec(name: str, root: Path | None = None) -> ChapterSpec:
                          f"{', '.join(chapters(root))}")
     if "scale" not in spec.params:
         raise ValueError(f"chapter {name}: its parameters cell must define `scale`")
+    undeclared = [k for k in spec.params if k != "scale" and k not in spec.choices and k not in spec.ranges
+                  and not isinstance(next((p.get(k) for p in spec.presets.values() if p.get(k) is not None), None),
+                                     bool)]
+    stray = [k for k in [*spec.choices, *spec.ranges] if k not in spec.params]
+    if undeclared or stray:
+        raise ValueError(f"chapter {name}: every parameter needs CHOICES or RANGES (or a bool preset): "
+                         f"undeclared {undeclared}; declared but no such parameter {stray}")
     missing = [s for s in REQUIRED_SCALES if s not in spec.presets]
     if missing:
         raise ValueError(f"chapter {name}: PRESETS lacks the scales {missing}")
     return spec
-
-
-def parse_value(text: str):
-    """A command-line value as a Python literal (``3``, ``0.5``, ``[100, 500]``, ``true``), else the string."""
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered in ("none", "null"):
-        return None
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-def _type_ok(value, ref) -> bool:
-    if ref is None or value is None:
-        return True
-    if isinstance(ref, bool):
-        return isinstance(value, bool)
-    if isinstance(ref, int):
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(ref, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(ref, (list, tuple)):
-        if not isinstance(value, (list, tuple)):
-            return False
-        return not ref or all(_type_ok(v, ref[0]) for v in value)
-    if isinstance(ref, dict):
-        return isinstance(value, dict)
-    return isinstance(value, type(ref))
-
-
-def _describe(spec: ChapterSpec) -> str:
-    lines = []
-    for key in spec.params:
-        if key == "scale":
-            lines.append(f"  scale: one of {list(spec.presets)}")
-            continue
-        if key in spec.choices:
-            lines.append(f"  {key}: one of {spec.choices[key]}")
-            continue
-        example = next((p[key] for p in spec.presets.values() if p.get(key) is not None), spec.params[key])
-        kind = type(example).__name__ if example is not None else "any"
-        lines.append(f"  {key}: {kind} (e.g. {example!r})")
-    return "\n".join(lines)
-
-
-def validate(spec: ChapterSpec, scale: str, overrides: dict | None = None) -> dict:
-    """Check a scale and overrides against a chapter; return the papermill parameters or raise ValueError."""
-    overrides = dict(overrides or {})
-    if scale not in SCALES:
-        raise ValueError(f"scale must be one of {list(SCALES)}; got {scale!r}")
-    if scale not in spec.presets:
-        raise ValueError(f"chapter {spec.name} has no {scale!r} preset: its scales are {list(spec.presets)}")
-    unknown = [k for k in overrides if k not in spec.params or k == "scale"]
-    if unknown:
-        raise ValueError(
-            f"chapter {spec.name}: unknown parameter(s) {unknown}. Allowed parameters:\n{_describe(spec)}"
-        )
-    for key, value in overrides.items():
-        if key in spec.choices:
-            allowed = spec.choices[key]
-            vals = value if isinstance(value, (list, tuple)) and not isinstance(allowed[0], (list, tuple)) else [value]
-            bad = [v for v in vals if v not in allowed]
-            if bad:
-                raise ValueError(f"chapter {spec.name}: {key}={value!r} is not allowed; choose from {allowed}")
-            continue
-        ref = next((p[key] for p in spec.presets.values() if p.get(key) is not None), spec.params[key])
-        if not _type_ok(value, ref):
-            raise ValueError(
-                f"chapter {spec.name}: {key}={value!r} has the wrong type; expected {type(ref).__name__} "
-                f"like {ref!r}. Allowed parameters:\n{_describe(spec)}"
-            )
-    return {"scale": scale, **overrides}
-
-
-def settings(presets: dict, scale: str, **overrides) -> SimpleNamespace:
-    """Inside a chapter: the scale's preset with every non-None override applied."""
-    if scale not in presets:
-        raise ValueError(f"scale must be one of {list(presets)}; got {scale!r}")
-    merged = dict(presets[scale])
-    unknown = [k for k in overrides if k not in merged]
-    if unknown:
-        raise ValueError(f"unknown setting(s) {unknown}; the presets define {sorted(merged)}")
-    merged.update({k: v for k, v in overrides.items() if v is not None})
-    merged["scale"] = scale
-    return SimpleNamespace(**merged)
 
 
 def run_chapter(
@@ -522,13 +444,14 @@ def build(
     book_root = Path(out) if out else root
     if book_root != root:
         _copy_book_sources(root, book_root)
-    vendor(root, book_root / "static")
     book_dir = book_root / "book"
-    if execute:
+    if execute:  # refuse bad chapters or overrides before anything runs (npm included)
         names = [_resolve_name(n, root)[0] for n in only] if only else list(chapters(root))
         specs = {n: chapter_spec(n, root) for n in names}
-        for n in names:  # refuse bad overrides before anything runs
+        for n in names:
             validate(specs[n], scale, overrides)
+    vendor(root, book_root / "static")
+    if execute:
         env = {BOOK_RUN_ENV: "1"}
         if jobs > 1 and "OMP_NUM_THREADS" not in os.environ:
             env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))

@@ -16,7 +16,7 @@ from .store import SCALES
 
 
 def _overrides(pairs: list[list[str]] | None) -> dict:
-    from .book import parse_value
+    from .parameters import parse_value
 
     return {name: parse_value(value) for name, value in (pairs or [])}
 
@@ -49,11 +49,12 @@ def _cmd_vendor(args: argparse.Namespace) -> None:
 
 
 def _cmd_chapters(args: argparse.Namespace) -> None:
-    from .book import _describe, chapter_spec, chapters
+    from .book import chapter_spec, chapters
+    from .parameters import describe
 
     for name in chapters():
         spec = chapter_spec(name)
-        print(f"{name}\n{_describe(spec)}\n")
+        print(f"{name}\n{describe(spec.params, spec.presets, spec.choices, spec.ranges)}\n")
 
 
 def _cmd_record(args: argparse.Namespace) -> None:
