@@ -56,3 +56,17 @@ def test_the_prepared_gpu_check_script_runs_its_steps_on_a_cpu(tmp_path):
     exp1 = json.loads((tmp_path / "bench_train_cpu_graphs_off.json").read_text())["exp1"]
     assert [row["concurrent"] for row in exp1] == [1, 6]
     assert all(row["wall_s"] > 0 and row["wall_2x_s"] > 0 and "projected_45000_min" in row for row in exp1)
+
+
+def test_version_is_the_installed_one(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"localcodes {cli.version()}" and cli.version()[0].isdigit()
+
+
+def test_run_help_says_how_values_are_read(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Python literal" in out and "YAML" not in out

@@ -8,6 +8,7 @@ activation tables) and ``bench`` (benchmarks). Each subcommand imports what it n
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import sys
 from pathlib import Path
 
@@ -75,15 +76,28 @@ def _cmd_bench(args: argparse.Namespace) -> None:
     run(args.what, args.rest)
 
 
+PARAM_HELP = ("override a chapter parameter (repeatable); VALUE is a Python literal (3, 0.5, [100, 500], 'a b'), "
+              "true/false/none, or else taken as text; `localcodes chapters` lists what each parameter takes")
+
+
+def version() -> str:
+    """The installed library's version (``localcodes --version``)."""
+    try:
+        return importlib.metadata.version("localcodes")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown (not installed)"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="localcodes", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"localcodes {version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="execute one chapter at a scale (papermill) into book/")
     r.add_argument("chapter", help="a chapter as `localcodes chapters` lists it (with or without its number)")
     r.add_argument("--scale", default="book", choices=SCALES)
     r.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                   help="override a chapter parameter (repeatable); values are Python/YAML literals")
+                   help=PARAM_HELP)
     r.add_argument("--out", type=Path, default=None, help="folder for the executed notebook (default book/)")
     r.set_defaults(func=_cmd_run)
 
@@ -92,7 +106,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--only", nargs="*", default=None, help="execute only these chapters")
     b.add_argument("--out", type=Path, default=None, help="build in another folder (sources are copied)")
     b.add_argument("--no-execute", action="store_true", help="reuse the executed notebooks already in book/")
-    b.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"))
+    b.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), help=PARAM_HELP)
     b.add_argument("-j", "--jobs", type=int, default=None,
                    help="chapters executed at once (default: $LOCALCODES_JOBS, else one per core, at most 4)")
     b.set_defaults(func=_cmd_build)
