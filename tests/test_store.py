@@ -46,3 +46,32 @@ def test_cached_reuses_equal_parameters_and_recomputes_others(tmp_path):
     (tmp_path / "c" / "t.parquet").unlink()  # a lost frame recomputes rather than failing
     store.cached(tmp_path / "c", {"n": 2}, compute)
     assert len(calls) == 3
+
+
+def test_read_keeps_one_copy_of_a_network_written_twice(tmp_path):
+    # two writers that both trained (x, 0) before stores were claimed: later reads must count it once
+    parts = ResultsStore(tmp_path / "s")
+    rows = pd.DataFrame({"condition": ["x", "x", "x", "x"], "repeat": [0, 0, 1, 1], "epoch": [0, 3, 0, 3],
+                         "v": [1.0, 2.0, 3.0, 4.0]})
+    parts.write_part("a", rows)
+    parts.write_part("b", rows[rows.repeat == 0].assign(v=[1.5, 2.5]))
+    parts.write_part("c", pd.DataFrame({"condition": ["y"], "repeat": [0], "epoch": [0], "v": [5.0]}))
+    got = parts.read()
+    assert len(got) == 5 and not got.duplicated(["condition", "repeat", "epoch"]).any()
+    assert sorted(got.v) == [1.0, 2.0, 3.0, 4.0, 5.0]  # a network's rows all come from one part
+    assert sorted(parts.read(columns=["v"]).v) == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_a_claim_is_held_by_one_writer_until_released(tmp_path):
+    parts = ResultsStore(tmp_path / "s")
+    first = parts.claim("x|0")
+    assert first is not None
+    assert parts.claim("x|0") is None  # another writer (here: another handle) cannot take it
+    other = parts.claim("x|1")
+    assert other is not None
+    first.release()
+    again = parts.claim("x|0")
+    assert again is not None
+    again.release()
+    other.release()
+    assert parts.read().empty and parts.parts() == []  # claims are not parts

@@ -20,7 +20,9 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import filelock
 import pandas as pd
+import pyarrow.parquet as pq
 import torch
 
 __all__ = [
@@ -187,15 +189,22 @@ def progress_bar(iterable=None, **kwargs):
 
 
 # --------------------------------------------------------------------------- the Parquet results store (sweeps)
-__all__ += ["ResultsStore"]
+__all__ += ["ResultsStore", "NETWORK_KEY"]
+
+#: The columns that name one trained network in a sweep's rows (``data_fn``: which data function made its data;
+#: absent from rows written before it was recorded). A network's rows come from one part: ``read`` keeps them
+#: from the first part that holds the network, so a network written twice counts once.
+NETWORK_KEY = ("data_fn", "condition", "repeat")
 
 
 class ResultsStore:
     """A folder of Parquet parts: one part per finished unit of work (e.g. one trained ensemble of a sweep).
 
     Parts are written atomically (a killed run leaves either a whole part or none), so a sweep resumes by
-    skipping the keys already present (``done_keys``) and never recomputes them. ``read()`` concatenates all
-    parts; ``provenance.json`` beside them records who/what/when (``write_provenance``).
+    skipping the keys already present (``done_keys``) and never recomputes them. Writers working at once (two
+    chapters of a parallel build on one store) ``claim`` what they compute, so each network is trained and
+    stored once. ``read()`` concatenates all parts, one copy of each network (``NETWORK_KEY``);
+    ``provenance.json`` beside them records who/what/when (``write_provenance``).
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -221,24 +230,61 @@ class ResultsStore:
         return write_parquet(self.part_path(key), frame.reset_index(drop=True))
 
     def read(self, columns: list[str] | None = None) -> pd.DataFrame:
-        """All parts as one DataFrame (empty if there are none)."""
+        """All parts as one DataFrame (empty if there are none), each network (``NETWORK_KEY``) from one part
+        only: two writers that both stored a network (before claims existed) do not double its rows."""
         parts = self.parts()
         if not parts:
             return pd.DataFrame()
-        frames = [pd.read_parquet(p, columns=columns) for p in parts]
-        frames = [f for f in frames if not f.empty]
+        frames = []
+        for i, p in enumerate(parts):
+            wanted = None
+            if columns is not None:
+                names = pq.read_schema(p).names
+                wanted = list(dict.fromkeys([*columns, *(c for c in NETWORK_KEY if c in names)]))
+            f = pd.read_parquet(p, columns=wanted)
+            if not f.empty:
+                frames.append(f.assign(**{_PART: i}))
         if not frames:
             return pd.DataFrame()
         out = pd.concat(frames, ignore_index=True)
-        return out.drop(columns=[c for c in out.columns if c.startswith("__index_level")], errors="ignore")
+        out = out.drop(columns=[c for c in out.columns if c.startswith("__index_level")], errors="ignore")
+        keys = [c for c in NETWORK_KEY if c in out.columns]
+        if {"condition", "repeat"} <= set(keys):
+            first = out.groupby(keys, dropna=False, sort=False)[_PART].transform("min")
+            out = out[out[_PART] == first].reset_index(drop=True)
+        out = out.drop(columns=_PART)
+        return out if columns is None else out[list(columns)]
 
     def done_keys(self, columns: tuple[str, ...] = ("condition", "repeat")) -> set[tuple]:
-        """The distinct values of ``columns`` over all stored rows (what a resumed sweep skips)."""
+        """The distinct values of ``columns`` over all stored rows (what a resumed sweep skips); a column that a
+        part lacks (written before it existed) reads as None there."""
         keys: set[tuple] = set()
         for p in self.parts():
-            f = pd.read_parquet(p, columns=list(columns))
-            keys.update(zip(*(f[c].tolist() for c in columns), strict=True))
+            names = pq.read_schema(p).names
+            f = pd.read_parquet(p, columns=[c for c in columns if c in names])
+            values = [f[c].tolist() if c in names else [None] * len(f) for c in columns]
+            keys.update(zip(*values, strict=True))
         return keys
+
+    def claim(self, name: str) -> filelock.BaseFileLock | None:
+        """Claim ``name`` (e.g. one network of a sweep) for this writer, without waiting: a held lock (call its
+        ``release()`` once the result is stored), or None when another writer holds it.
+
+        A claim is an OS file lock (``filelock``) under ``.claims/``: a writer that dies, even killed, lets go of
+        its claims, so a claim never outlives its writer and a later run takes over what it left.
+        """
+        folder = self.path / ".claims"
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(folder / f"{hashlib.sha1(name.encode()).hexdigest()[:20]}.lock", timeout=0,
+                                 thread_local=False)  # a claim may be released by another thread than its taker
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            return None
+        return lock
 
     def write_provenance(self, **extra) -> Path:
         return write_json(self.path / "provenance.json", provenance(**extra))
+
+
+_PART = "__part"  # read()'s working column: the part a row came from

@@ -108,3 +108,95 @@ def test_concurrent_sweep_gives_the_sequential_numbers(tmp_path):
             engine.sweep(grid, base=SMALL, progress=False, concurrent=bad)
     with pytest.raises(ValueError, match="client"):
         engine.sweep(grid, base=SMALL, progress=False, concurrent=2, client="tcp://127.0.0.1:1")
+
+
+OTHER_DATA_CALLS: list = []
+
+
+def other_data(**kw):
+    """Another data function: the same settings, other codewords (a different prototype weight)."""
+    OTHER_DATA_CALLS.append(kw["seed"])
+    return engine.code_data(**{**kw, "random_weight": 0.5})
+
+
+def test_sweep_with_other_data_does_not_return_the_stored_rows(tmp_path):
+    store = ResultsStore(tmp_path / "s")
+    run = dict(repeats=2, base=SMALL, store=store, progress=False, max_networks=2)
+    first = engine.sweep({"hidden": [[8]]}, **run)
+    OTHER_DATA_CALLS.clear()
+    other = engine.sweep({"hidden": [[8]]}, data_fn=other_data, **run)
+    assert OTHER_DATA_CALLS  # trained on its own data, not read back from the first sweep
+    assert len(other) == len(first) == 4  # its own rows, once each (2 repeats x 2 checkpoints)
+    assert set(other.data_fn) == {engine.data_identity(other_data)} != set(first.data_fn)
+    # each sweep reads back its own rows without training again
+    OTHER_DATA_CALLS.clear()
+    again = engine.sweep({"hidden": [[8]]}, data_fn=other_data, **run)
+    assert OTHER_DATA_CALLS == []
+    cols = ["condition", "repeat", "epoch", "train_loss"]
+    pd.testing.assert_frame_equal(again[cols], other[cols])
+    pd.testing.assert_frame_equal(engine.sweep({"hidden": [[8]]}, **run)[cols], first[cols])
+
+
+def test_rows_stored_before_the_data_was_recorded_are_code_datas(tmp_path):
+    # stores written before rows named their data function (the committed reference runs) were all trained on
+    # code_data: they are read as such, and a sweep on other data trains its own
+    store = ResultsStore(tmp_path / "s")
+    rows = engine.sweep({"hidden": [[8]]}, repeats=1, base=SMALL, store=store, progress=False)
+    for part in store.parts():
+        pd.read_parquet(part).drop(columns="data_fn").to_parquet(part)
+    calls = []
+
+    def counting(**kw):
+        calls.append(1)
+        return engine.code_data(**kw)
+
+    again = engine.sweep({"hidden": [[8]]}, repeats=1, base=SMALL, store=store, progress=False)
+    assert len(store.parts()) == 1 and len(again) == len(rows)
+    engine.sweep({"hidden": [[8]]}, repeats=1, base=SMALL, store=store, progress=False, data_fn=counting)
+    assert calls and len(store.parts()) == 2
+
+
+RACER = """
+import sys, time
+from pathlib import Path
+from localcodes import engine
+
+def slow_data(**kw):
+    time.sleep(0.3)  # long enough that the two sweeps overlap
+    return engine.code_data(**kw)
+
+store, me, other, dropouts = sys.argv[1], sys.argv[2], sys.argv[3], [float(d) for d in sys.argv[4].split(",")]
+Path(me).touch()
+while not Path(other).exists():  # start together
+    time.sleep(0.01)
+base = dict(n_classes=4, length=40, n_per_class=10, output_length=10, hidden=[8], lr=1.0, epochs=3,
+            checkpoints=[0, 3])
+# three networks an ensemble: the two sweeps cut their shared conditions into different ensembles (parts)
+rows = engine.sweep({"dropout": dropouts}, repeats=2, store=store, base=base, data_fn=slow_data, max_networks=3,
+                    progress=False)
+assert len(rows) == len(dropouts) * 2 * 2, len(rows)
+assert not rows.duplicated(["condition", "repeat", "epoch"]).any()
+print("ok")
+"""
+
+
+def test_two_sweeps_at_once_on_one_store_train_each_network_once(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    store = tmp_path / "s"
+    a, b = tmp_path / "a", tmp_path / "b"
+    grids = ["0.0,0.1,0.2", "0.1,0.2,0.3"]  # 0.1 and 0.2 in both
+    procs = [subprocess.Popen([sys.executable, "-c", RACER, str(store), str(me), str(other), grid], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for me, other, grid in ((a, b, grids[0]), (b, a, grids[1]))]
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0 and "ok" in out, err[-3000:]
+    parts = [pd.read_parquet(p, columns=["condition", "repeat"]).drop_duplicates() for p in ResultsStore(store).parts()]
+    stored = pd.concat(parts, ignore_index=True)
+    assert len(stored) == 4 * 2 and not stored.duplicated().any()  # each (condition, repeat) in one part only
+    rows = ResultsStore(store).read()
+    assert len(rows) == 4 * 2 * 2 and not rows.duplicated(["condition", "repeat", "epoch"]).any()

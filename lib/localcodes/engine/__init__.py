@@ -73,6 +73,7 @@ from .sweeps import (
     AUTO_CONCURRENT_CUDA,
     SweepTask,
     auto_max_networks,
+    data_identity,
     expand_grid,
     group_tasks,
     split_params,
@@ -111,4 +112,5 @@ __all__ = [
     "split_params",
     "group_tasks",
     "auto_max_networks",
+    "data_identity",
 ]

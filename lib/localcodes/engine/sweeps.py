@@ -1,13 +1,21 @@
 """Sweeps: a grid of conditions × repeats trained as few ensembles as possible (whatever can share one), in
 this process (one ensemble after another, or several at once on their own CUDA streams) or on a
 ``dask.distributed`` scheduler, each finished ensemble written as one Parquet part of a
-:class:`localcodes.store.ResultsStore`, so a killed sweep resumes and recomputes nothing already stored."""
+:class:`localcodes.store.ResultsStore`, so a killed sweep resumes and recomputes nothing already stored.
+
+A stored network is matched on its data function (``data_fn`` column, :func:`data_identity`), its settings
+(``condition``) and its ``repeat``; sweeps running at once on one store claim each network before training it,
+so none is trained or stored twice."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import itertools
 import json
+import time
+import types
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import as_completed as futures_completed
@@ -18,7 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..store import ResultsStore, git_commit, pick_device, progress_bar
+from ..store import ResultsStore, git_commit, key, pick_device, progress_bar
 from .config import PER_NETWORK, TRAIN_KEYS, TrainConfig
 from .data import Dataset, code_data
 from .graphs import own_stream
@@ -32,6 +40,7 @@ __all__ = [
     "split_params",
     "group_tasks",
     "auto_max_networks",
+    "data_identity",
     "sweep",
 ]
 
@@ -79,6 +88,28 @@ def split_params(params: dict) -> tuple[dict, dict]:
     train_p = {k: v for k, v in params.items() if k in TRAIN_KEYS}
     data_p = {k: v for k, v in params.items() if k not in TRAIN_KEYS}
     return train_p, data_p
+
+
+def data_identity(data_fn: Callable) -> str:
+    """The name under which a sweep stores what ``data_fn`` made (the rows' ``data_fn`` column): its module and
+    qualified name (through ``functools.lru_cache`` and other wrappers), a ``functools.partial``'s bound
+    arguments and a callable object's attributes as digests. Two functions with one name (closures defined by
+    one function) get one identity: give such a sweep its own ``data_key``."""
+    bound = []
+    fn = data_fn
+    while isinstance(fn, functools.partial):
+        bound.append(key({"args": list(fn.args), "keywords": fn.keywords}))
+        fn = fn.func
+    fn = inspect.unwrap(fn)
+    state = None
+    if isinstance(fn, types.MethodType):
+        state, fn = getattr(fn.__self__, "__dict__", None), fn.__func__
+    elif not isinstance(fn, (types.FunctionType, types.BuiltinFunctionType)):
+        state, fn = getattr(fn, "__dict__", None), type(fn)
+    name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+    if state:
+        bound.append(key(state))
+    return name + "".join(f"[{b}]" for b in reversed(bound))
 
 
 def sweep_tasks(
@@ -168,8 +199,11 @@ def _run_chunk(
     return out
 
 
-def _part_key(chunk: list[SweepTask]) -> str:
-    text = "\n".join(sorted(f"{t.condition}|{t.repeat}" for t in chunk))
+def _part_key(chunk: list[SweepTask], data: str) -> str:
+    # code_data's parts keep the names they had before the data was part of a network's identity (a resumed
+    # ensemble finds its state file)
+    prefix = "" if data == data_identity(code_data) else f"{data}\n"
+    text = prefix + "\n".join(sorted(f"{t.condition}|{t.repeat}" for t in chunk))
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
@@ -195,6 +229,19 @@ def auto_max_networks(task: SweepTask, device: torch.device, data_fn: Callable[.
 AUTO_CONCURRENT_CUDA = 6
 
 
+def _stored(store: ResultsStore, data: str) -> set[tuple[str, int]]:
+    """(condition, repeat) of the networks stored for data ``data``; rows written before sweeps recorded their
+    data function were all trained on ``code_data`` (the only data of sweeps until then but chapter 20's digits,
+    which recompute once), so they count as ``code_data``'s."""
+    legacy = data_identity(code_data)
+    return {(c, r) for d, c, r in store.done_keys(("data_fn", "condition", "repeat"))
+            if (legacy if d is None or d != d else d) == data}
+
+
+#: seconds between a waiting sweep's attempts to claim networks that another sweep on the store is training
+CLAIM_POLL_S = 1.0
+
+
 def sweep(
     conditions: dict | Iterable[dict],
     repeats: int = 1,
@@ -202,6 +249,7 @@ def sweep(
     *,
     base: dict | None = None,
     data_fn: Callable[..., Dataset] = code_data,
+    data_key: str | None = None,
     repeat_start: int = 0,
     client=None,
     device: str | None = None,
@@ -220,78 +268,130 @@ def sweep(
     ``r`` uses ``seed + r`` for the network and its data (so conditions are paired by repeat). ``data_fn`` is
     called once per (data settings, seed) and ensemble: cache an expensive loader (``functools.lru_cache``).
     Identical datasets are shared by the networks of an ensemble, different ones are stacked per network.
+    ``data_key``: the name of the data in the store (default :func:`data_identity` of ``data_fn``).
 
     Networks whose conditions differ only in per-network settings (dropout, noise, lr, budgets, seed) train in
     one ensemble of at most ``max_networks`` (default: from a memory estimate). Each finished ensemble is
-    written to ``store`` (a :class:`ResultsStore` or folder) as one Parquet part; on a rerun, (condition,
-    repeat) pairs already stored are skipped. ``client``: a ``dask.distributed.Client`` (or scheduler
-    address) to run the ensembles on its workers; results come back and are written here. ``state_dir``:
-    in-process only, keep each running ensemble's state there (resume inside very long ensembles).
-    ``cuda_graphs``: see :func:`train`. ``concurrent``: in-process, train this many ensembles at once in
-    threads, each on a CUDA stream of its own: on a GPU, small ensembles that cannot fill it alone (launch-
-    bound) then overlap, e.g. experiment 1's six hidden sizes. Default ``None``: 6 on a CUDA device, else 1
-    (on a CPU threads only split the cores). The numbers do not depend on it.
+    written to ``store`` (a :class:`ResultsStore` or folder) as one Parquet part; on a rerun, networks already
+    stored (same data, condition and repeat) are skipped. Sweeps on one store at once (a parallel book build)
+    claim each network before training it and wait for the ones another sweep is training. ``client``: a
+    ``dask.distributed.Client`` (or scheduler address) to run the ensembles on its workers; results come back
+    and are written here. ``state_dir``: in-process only, keep each running ensemble's state there (resume
+    inside very long ensembles). ``cuda_graphs``: see :func:`train`. ``concurrent``: in-process, train this
+    many ensembles at once in threads, each on a CUDA stream of its own: on a GPU, small ensembles that cannot
+    fill it alone (launch-bound) then overlap, e.g. experiment 1's six hidden sizes. Default ``None``: 6 on a
+    CUDA device, else 1 (on a CPU threads only split the cores). The numbers do not depend on it.
     """
     if concurrent is not None and (isinstance(concurrent, bool) or not isinstance(concurrent, int) or concurrent < 1):
         raise ValueError(f"concurrent must be None (auto) or an integer >= 1; got {concurrent!r}")
     if concurrent is not None and concurrent > 1 and client is not None:
         raise ValueError("concurrent > 1 runs ensembles in this process; it cannot be combined with client")
+    if data_key is not None and (not isinstance(data_key, str) or not data_key):
+        raise ValueError(f"data_key must be a non-empty string or None; got {data_key!r}")
     tasks = sweep_tasks(conditions, repeats, base, repeat_start)
+    data = data_key or data_identity(data_fn)
     if store is not None and not isinstance(store, ResultsStore):
         store = ResultsStore(store)
-    done = store.done_keys() if store is not None else set()
-    todo = [t for t in tasks if (t.condition, t.repeat) not in done]
     dev = pick_device(device)
     if concurrent is None:
         concurrent = AUTO_CONCURRENT_CUDA if dev.type == "cuda" and client is None else 1
-    frames = []
-    if todo:
-        chunks = _chunks(todo, max_networks or (lambda t: auto_max_networks(t, dev, data_fn)))
-        bar = progress_bar(total=len(todo), disable=not progress, desc="networks", unit="net")
+    frames: list[pd.DataFrame] = []
+    claims: dict[tuple[str, int], object] = {}  # (condition, repeat) → this sweep's claim on that network
+    bar = progress_bar(total=len(tasks), disable=not progress, desc="networks", unit="net")
 
-        def keep(chunk, frame):
-            if store is not None:
-                store.write_part(_part_key(chunk), frame)
-            frames.append(frame)
-            bar.update(len(chunk))
+    def keep(chunk, frame):
+        frame = frame.assign(data_fn=data)
+        if store is not None:
+            store.write_part(_part_key(chunk, data), frame)
+            for t in chunk:  # stored: another sweep may now read it instead of waiting
+                _release(claims.pop((t.condition, t.repeat), None))
+        frames.append(frame)
+        bar.update(len(chunk))
 
-        def run(chunk):
-            sp = None if state_dir is None else str(Path(state_dir) / f"{_part_key(chunk)}.pt")
-            with own_stream(dev):
-                return _run_chunk(chunk, data_fn, device, False, sp, cuda_graphs)
-
-        if client is None and concurrent == 1:
-            for chunk in chunks:
-                keep(chunk, run(chunk))
-        elif client is None:
-            with ThreadPoolExecutor(concurrent) as pool:
-                futures = {pool.submit(run, chunk): chunk for chunk in chunks}
-                errors = []
-                for fut in futures_completed(futures):  # written here, one part at a time, as each finishes
-                    if fut.exception() is not None:
-                        errors.append(fut.exception())  # keep the others' results before raising
-                        continue
-                    keep(futures[fut], fut.result())
-            if errors:
-                raise errors[0]
+    try:
+        if store is None:
+            _train_chunks(tasks, data, keep, data_fn, dev, device, client, concurrent, max_networks, state_dir,
+                          cuda_graphs)
         else:
-            from distributed import Client, as_completed  # optional dependency, needed only with a client
-
-            if isinstance(client, str):
-                client = Client(client)
-            futures = {
-                client.submit(_run_chunk, chunk, data_fn, device, False, None, cuda_graphs, pure=False): i
-                for i, chunk in enumerate(chunks)
-            }
-            for fut in as_completed(futures):
-                keep(chunks[futures[fut]], fut.result())
+            stored = _stored(store, data)
+            bar.update(sum((t.condition, t.repeat) in stored for t in tasks))
+            todo = [t for t in tasks if (t.condition, t.repeat) not in stored]
+            while todo:
+                for t in todo:
+                    lock = store.claim(_claim_name(t, data))
+                    if lock is not None:
+                        claims[(t.condition, t.repeat)] = lock
+                if not claims:  # all held by another sweep: wait for it to store them (or to die)
+                    time.sleep(CLAIM_POLL_S)
+                    continue
+                claimed = set(claims)
+                stored = _stored(store, data)  # read after claiming: another sweep may have stored some since
+                for k in claimed & stored:
+                    _release(claims.pop(k))
+                mine = list({(t.condition, t.repeat): t for t in todo if (t.condition, t.repeat) in claims}.values())
+                bar.update(len(claimed & stored))
+                if mine:
+                    _train_chunks(mine, data, keep, data_fn, dev, device, client, concurrent, max_networks,
+                                  state_dir, cuda_graphs)
+                todo = [t for t in todo if (t.condition, t.repeat) not in claimed]
+    finally:
+        for lock in claims.values():
+            _release(lock)
         bar.close()
     if store is not None:
         everything = store.read()
         if everything.empty:
             return everything
+        legacy = data_identity(code_data)
+        everything["data_fn"] = everything["data_fn"].fillna(legacy) if "data_fn" in everything else legacy
         wanted = {(t.condition, t.repeat) for t in tasks}
-        mask = [(c, r) in wanted for c, r in zip(everything["condition"], everything["repeat"], strict=True)]
+        mask = [(c, r) in wanted and d == data for d, c, r in
+                zip(everything["data_fn"], everything["condition"], everything["repeat"], strict=True)]
         return everything[mask].reset_index(drop=True)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
+
+def _claim_name(task: SweepTask, data: str) -> str:
+    return f"{data}|{task.condition}|{task.repeat}"
+
+
+def _release(lock) -> None:
+    if lock is not None and lock.is_locked:
+        lock.release()
+
+
+def _train_chunks(todo, data, keep, data_fn, dev, device, client, concurrent, max_networks, state_dir,
+                  cuda_graphs) -> None:
+    """Train ``todo`` as ensembles (in turn, in threads or on dask) and ``keep`` each as it finishes."""
+    chunks = _chunks(todo, max_networks or (lambda t: auto_max_networks(t, dev, data_fn)))
+
+    def run(chunk):
+        sp = None if state_dir is None else str(Path(state_dir) / f"{_part_key(chunk, data)}.pt")
+        with own_stream(dev):
+            return _run_chunk(chunk, data_fn, device, False, sp, cuda_graphs)
+
+    if client is None and concurrent == 1:
+        for chunk in chunks:
+            keep(chunk, run(chunk))
+    elif client is None:
+        with ThreadPoolExecutor(concurrent) as pool:
+            futures = {pool.submit(run, chunk): chunk for chunk in chunks}
+            errors = []
+            for fut in futures_completed(futures):  # written here, one part at a time, as each finishes
+                if fut.exception() is not None:
+                    errors.append(fut.exception())  # keep the others' results before raising
+                    continue
+                keep(futures[fut], fut.result())
+        if errors:
+            raise errors[0]
+    else:
+        from distributed import Client, as_completed  # optional dependency, needed only with a client
+
+        if isinstance(client, str):
+            client = Client(client)
+        futures = {
+            client.submit(_run_chunk, chunk, data_fn, device, False, None, cuda_graphs, pure=False): i
+            for i, chunk in enumerate(chunks)
+        }
+        for fut in as_completed(futures):
+            keep(chunks[futures[fut]], fut.result())
