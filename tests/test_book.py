@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -262,3 +263,19 @@ def test_the_abstract_is_what_the_chapters_stored_in_chapter_order(tmp_path, mon
         (folder / "abstract.md").write_text(text)
     text = book.write_abstract(tmp_path, "smoke").read_text()
     assert text.index("first part") < text.index("last part") and "No chapter" not in text
+
+
+def test_a_parallel_build_reports_each_running_chapters_cells(tmp_path):
+    nb = {"cells": [{"cell_type": "markdown"}, *({"cell_type": "code", "metadata": {"papermill": {"status": s}}}
+                                                   for s in ("completed", "completed", "running", "pending"))]}
+    (tmp_path / ".10_x.partial.ipynb").write_text(json.dumps(nb))
+    assert book.chapter_progress(tmp_path / ".10_x.partial.ipynb") == (2, 4)
+    assert book.chapter_progress(tmp_path / "missing.ipynb") is None
+    lines: list[str] = []
+    ticker = book._Ticker(tmp_path, lines.append, every=0.02)
+    ticker.running.update({"10_x": time.perf_counter(), "11_y": time.perf_counter()})
+    ticker.start()
+    time.sleep(0.2)
+    ticker.stop.set()
+    ticker.join()
+    assert any("10_x: cell 2 of 4" in line for line in lines) and any("11_y: starting" in line for line in lines)

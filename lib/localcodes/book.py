@@ -56,6 +56,7 @@ __all__ = [
     "default_jobs",
     "schedule",
     "write_toc",
+    "chapter_progress",
 ]
 
 # npm package file → where it goes under static/vendor (the built pages load these, never a CDN)
@@ -408,6 +409,34 @@ def schedule(names: list[str], after: dict[str, list[str]], run, jobs: int = 1,
     return done
 
 
+def chapter_progress(partial: Path) -> tuple[int, int] | None:
+    """(cells executed, code cells) of a running chapter, read from the notebook papermill saves after each cell;
+    None when there is nothing readable yet."""
+    try:
+        cells = [c for c in json.loads(partial.read_text())["cells"] if c.get("cell_type") == "code"]
+    except (OSError, ValueError, KeyError):  # not written yet, or caught mid-write
+        return None
+    done = sum(c.get("metadata", {}).get("papermill", {}).get("status") == "completed" for c in cells)
+    return done, len(cells)
+
+
+class _Ticker(threading.Thread):
+    """Every ``every`` seconds, one line per running chapter: cells done of total and time so far."""
+
+    def __init__(self, book_dir: Path, say, every: float):
+        super().__init__(daemon=True)
+        self.book_dir, self.say, self.every = book_dir, say, every
+        self.running: dict[str, float] = {}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(self.every):
+            for name, start in sorted(dict(self.running).items()):
+                got = chapter_progress(self.book_dir / f".{name}.partial.ipynb")
+                cells = f"cell {got[0]} of {got[1]}" if got else "starting"
+                self.say(f"  … {name}: {cells}, {time.perf_counter() - start:.0f} s")
+
+
 def _last_wall_times(book_dir: Path, scale: str) -> dict[str, float]:
     """Each chapter's wall time in the last run recorded at ``scale`` (the scheduler's cost estimates)."""
     out = {}
@@ -466,15 +495,24 @@ def build(
             with lock:  # whole lines from concurrent runs
                 print(text, flush=True)
 
+        ticker = _Ticker(book_dir, say, float(os.environ.get("LOCALCODES_PROGRESS_S", "60")))
+
         def one(name: str) -> None:
             t = time.perf_counter()
             say(f"[{len(names)} chapters, {jobs} at once] executing {name} at scale {scale}")
-            run_chapter(name, scale, overrides, out_dir=book_dir, root=root, progress=jobs == 1)
+            ticker.running[name] = t
+            try:
+                run_chapter(name, scale, overrides, out_dir=book_dir, root=root, progress=jobs == 1)
+            finally:
+                ticker.running.pop(name, None)
             say(f"  finished {name} in {time.perf_counter() - t:.0f} s")
 
+        if jobs > 1:  # papermill's own bar would interleave; one line per running chapter every minute instead
+            ticker.start()
         try:
             schedule(names, {n: specs[n].after for n in names}, one, jobs, cost=_last_wall_times(book_dir, scale))
         finally:
+            ticker.stop.set()
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)
