@@ -9,6 +9,7 @@ import torch
 from localcodes import nets
 from localcodes.selectivity import tables
 from localcodes.selectivity.extract import activations
+from torch.utils.data import DataLoader, TensorDataset
 
 
 def _images_and_model(n=40, seed=0):
@@ -86,3 +87,89 @@ def test_bad_tables_and_layers_are_named(tmp_path):
         tables.measure_table(path, k=2, progress=False)
     with pytest.raises(ValueError, match="does not exist"):
         tables.read_table(tmp_path / "none.h5")
+
+
+def test_record_counts_images_from_a_dataloader_and_a_list_of_batches(tmp_path):
+    model, data, correct = _images_and_model(n=40)
+    ref = tables.record(model, ["fc8"], data, tmp_path / "ref.h5", batch_size=8, progress=False)
+    x, y = data.images, data.labels
+    loader = DataLoader(TensorDataset(x, y), batch_size=8)  # 5 batches of 40 images
+    batches = [(x[i : i + 8], y[i : i + 8]) for i in range(0, 40, 8)]
+    for name, images in (("loader", loader), ("list", batches)):
+        path = tables.record(model, ["fc8"], images, tmp_path / f"{name}.h5", batch_size=8, progress=False)
+        meta = tables.read_table(path)
+        assert (meta["n_images"], meta["images_done"], meta["complete"]) == (40, 40, True)
+        with h5py.File(path) as f, h5py.File(ref) as g:
+            assert f["ids"][:].tolist() == torch.arange(40)[correct].tolist()  # positions in the loader or list
+            assert g["ids"][:].tolist() == (torch.arange(40)[correct] + 1000).tolist()  # the ImageData's ids
+            np.testing.assert_array_equal(f["acts/fc8"][:], g["acts/fc8"][:])
+    # a cut-short recording from a loader is partial, and the next call without max_batches finishes it
+    part = tables.record(model, ["fc8"], loader, tmp_path / "part.h5", batch_size=8, max_batches=2, progress=False)
+    assert (tables.read_table(part)["images_done"], tables.read_table(part)["complete"]) == (16, False)
+    tables.record(model, ["fc8"], loader, part, batch_size=8, progress=False)
+    _same_file(tmp_path / "loader.h5", part)
+    with pytest.raises(ValueError, match="shuffle"):
+        tables.record(model, ["fc8"], DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True),
+                      tmp_path / "shuffled.h5", progress=False)
+
+
+def test_a_table_cut_short_by_max_batches_is_partial_and_reused_for_the_same_max_batches(tmp_path):
+    model, data, _ = _images_and_model(n=40)
+    whole = tables.record(model, ["fc8"], data, tmp_path / "whole.h5", batch_size=6, chunk_rows=8, progress=False)
+    part = tmp_path / "part.h5"
+    for _ in range(2):  # the same request twice: the second call reuses the first one's table
+        tables.record(model, ["fc8"], data, part, batch_size=6, chunk_rows=8, max_batches=2, progress=False)
+        meta = tables.read_table(part)
+        assert (meta["images_done"], meta["batches_done"], meta["complete"]) == (12, 2, False)
+    tables.record(model, ["fc8"], data, part, batch_size=6, chunk_rows=8, max_batches=4, progress=False)
+    assert tables.read_table(part)["images_done"] == 24
+    with pytest.raises(ValueError, match=r"holds 4 batches.*max_batches=3"):
+        tables.record(model, ["fc8"], data, part, batch_size=6, chunk_rows=8, max_batches=3, progress=False)
+    tables.record(model, ["fc8"], data, part, batch_size=6, chunk_rows=8, progress=False)
+    assert tables.read_table(part)["complete"]
+    with h5py.File(whole) as f, h5py.File(part) as g:
+        np.testing.assert_array_equal(f["acts/fc8"][:], g["acts/fc8"][:])
+    with pytest.raises(ValueError, match="max_batches must be"):
+        tables.record(model, ["fc8"], data, tmp_path / "z.h5", max_batches=0, progress=False)
+
+
+def _garbage_into_first_chunk(path, dataset):
+    with h5py.File(path) as f:
+        info = f[dataset].id.get_chunk_info(0)
+    size = min(8192, info.size - 8)  # finite garbage, clear of the chunk's checksum
+    with open(path, "r+b") as fh:
+        fh.seek(info.byte_offset)
+        fh.write(np.full(size // 4, 0.125, dtype=np.float32).tobytes())
+
+
+def test_a_corrupted_chunk_is_an_error_naming_the_table(tmp_path):
+    model, data, _ = _images_and_model(n=40)
+    recorded = tables.record(model, ["fc7", "fc8"], data, tmp_path / "rec.h5", batch_size=8, chunk_rows=16,
+                             correct_only=False, progress=False)
+    synthetic = tables.synthetic_table(tmp_path / "syn.h5", rows=5000, units=40, classes=10, chunk_rows=1024,
+                                       chunk_units=16, progress=False)
+    for path, layer in ((recorded, "fc7"), (synthetic, "synthetic")):
+        tables.measure_table(path, k=5, progress=False)  # intact: fine
+        _garbage_into_first_chunk(path, f"acts/{layer}")
+        with pytest.raises(OSError, match=f"{path}.*corrupt"):
+            tables.measure_table(path, k=5, progress=False)
+        with pytest.raises(OSError, match=f"{path}.*corrupt"):
+            tables.read_units(path, layer, [0, 1])
+        with h5py.File(path) as f:
+            names = []
+            f.visit(names.append)
+            datasets = [f[name] for name in names if isinstance(f[name], h5py.Dataset)]
+            assert len(datasets) >= 3 and all(ds.fletcher32 for ds in datasets)
+
+
+def test_a_truncated_table_is_an_error_naming_it(tmp_path):
+    model, data, _ = _images_and_model(n=40)
+    path = tables.record(model, ["fc8"], data, tmp_path / "t.h5", batch_size=8, correct_only=False, progress=False)
+    size = path.stat().st_size
+    with open(path, "r+b") as fh:
+        fh.truncate(size // 2)
+    for call in (lambda: tables.read_table(path), lambda: tables.measure_table(path, k=2, progress=False),
+                 lambda: tables.read_units(path, "fc8"),
+                 lambda: tables.record(model, ["fc8"], data, path, batch_size=8, correct_only=False, progress=False)):
+        with pytest.raises(OSError, match=f"{path}.*corrupt or truncated"):
+            call()

@@ -5,21 +5,31 @@ An HDF5 activation table holds ``acts/<layer>`` (rows = kept images, float32, ch
 units so that a block of units over all images, or a band of rows over all units, is read in few chunks),
 ``labels``, ``predictions``, ``ids`` (the image's index in its source) and, for image folders, ``files``; the
 root attributes say which layers (and modules), which model (``model`` JSON: architecture, weights and their
-hash) and which images (``source`` JSON) made it, and how far it got (``images_done``, ``complete``). An
-interrupted recording resumes where it stopped and ends with the same file an uninterrupted run writes.
+hash) and which images (``source`` JSON, ``n_images`` counted from the data) made it, and how far it got
+(``images_done``, ``batches_done``, ``complete``). An interrupted recording resumes where it stopped and ends with
+the same file an uninterrupted run writes.
+
+Every numeric dataset is written with HDF5's fletcher32 checksum on each chunk, and every read goes through
+``_open``, so a damaged chunk or a truncated file is an ``OSError`` that names the table instead of silently
+different numbers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import numbers
 import sys
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 import h5py
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import BatchSampler, DataLoader, IterableDataset, RandomSampler
 
 from .. import store
 from ..store import progress_bar as tqdm
@@ -38,6 +48,55 @@ __all__ = [
 
 FORMAT = "localcodes-activations/1"
 
+
+def _damaged(path: Path, err: Exception) -> OSError:
+    return OSError(f"activation table {path} is corrupt or truncated ({err}); delete it and record it again")
+
+
+@contextlib.contextmanager
+def _open(path: str | Path, mode: str = "r", **kwargs) -> Iterator[h5py.File]:
+    """``h5py.File`` whose failures to open, and in read mode to read (a chunk failing its checksum), are errors
+    naming the file; h5py's own messages name neither the file nor the cause."""
+    try:
+        f = h5py.File(path, mode, **kwargs)
+    except OSError as err:
+        raise _damaged(Path(path), err) from err
+    with f:
+        if mode != "r":  # a write error (a full disk) is not damage: left as it is
+            yield f
+            return
+        try:
+            yield f
+        except OSError as err:
+            raise _damaged(Path(path), err) from err
+
+
+def _count_images(images) -> int:
+    """How many images ``images`` yields, from the data (a loader's or a list's length counts batches)."""
+    if isinstance(images, torch.Tensor):
+        raise ValueError("a recorded table needs labels: pass nets.ImageData, ImageFolder or (x, y) batches")
+    if hasattr(images, "batches"):  # nets.ImageData, ImageFolder: their length is the number of images
+        return len(images)
+    if isinstance(images, DataLoader):
+        if isinstance(images.dataset, IterableDataset):
+            raise ValueError("images is a DataLoader over an IterableDataset, whose number of images is unknown; "
+                             "pass a map-style dataset")
+        sampler = images.batch_sampler
+        if sampler is None:
+            raise ValueError("images is a DataLoader without batches (batch_size=None); give it a batch_size")
+        inner = getattr(sampler, "sampler", None)
+        if isinstance(inner, RandomSampler):
+            raise ValueError("images is a DataLoader that shuffles: a resumed recording would skip other images "
+                             "than it recorded; use shuffle=False")
+        if isinstance(sampler, BatchSampler):
+            n = len(sampler.sampler)
+            return n - n % sampler.batch_size if sampler.drop_last else n
+        return sum(len(batch) for batch in sampler)  # a custom batch sampler: indices only, no images loaded
+    if isinstance(images, (list, tuple)):
+        return sum(int((b[0] if isinstance(b, (tuple, list)) else b).shape[0]) for b in images)
+    raise ValueError(f"images must be nets.ImageData, ImageFolder, a DataLoader or a list of (x, y) batches; "
+                     f"got {type(images).__name__}")
+
 def model_identity(model: nn.Module, **extra) -> dict:
     """What made a table: the architecture, its size and a hash of its weights (plus ``extra``)."""
     h = hashlib.sha256()
@@ -54,8 +113,8 @@ def model_identity(model: nn.Module, **extra) -> dict:
     return info
 
 
-def _source_info(images) -> dict:
-    info = {"type": type(images).__name__, "n_images": len(images)}
+def _source_info(images, n_images: int) -> dict:
+    info = {"type": type(images).__name__, "n_images": n_images}
     for attr in ("name", "source", "split", "input_size", "class_names"):
         if hasattr(images, attr):
             info[attr] = getattr(images, attr)
@@ -82,38 +141,41 @@ def record(
 ) -> Path:
     """Record the activations of ``layers`` for ``images`` into the HDF5 table at ``path``; resumable.
 
-    ``images`` must carry labels (``nets.ImageData``, ``ImageFolder`` or an iterable of (x, y) batches of known
-    length). Only correctly classified images are kept unless ``correct_only=False``. If ``path`` holds an
-    unfinished table made by the same model, layers, images and batch size, recording continues from where it
-    stopped; a finished one is returned as it is; anything else raises ``ValueError``. ``max_batches`` stops
-    after that many batches (the table stays resumable), e.g. to record in portions.
+    ``images`` must carry labels: ``nets.ImageData``, ``ImageFolder``, a ``DataLoader`` (not shuffling) of
+    (x, y) batches or a list of them; the number of images is counted from the data. Only correctly classified
+    images are kept unless ``correct_only=False``. If ``path`` holds an unfinished table made by the same model,
+    layers, images and batch size, recording continues from where it stopped; a finished one is returned as it
+    is; anything else raises ``ValueError``. ``max_batches`` records only the first that many batches in all
+    (not per call): the table is then partial (``complete`` false), a later call with the same ``max_batches``
+    returns it as it is, a larger one or none continues it, a smaller one is refused.
     """
     path = Path(path)
     names = resolve_layers(model, layers)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
-    try:
-        n_images = len(images)
-    except TypeError as err:
-        raise ValueError("images must have a length (nets.ImageData, ImageFolder or a tensor)") from err
-    if isinstance(images, torch.Tensor):
-        raise ValueError("a recorded table needs labels: pass nets.ImageData, ImageFolder or (x, y) batches")
+    if max_batches is not None and (isinstance(max_batches, bool) or not isinstance(max_batches, numbers.Integral)
+                                    or max_batches < 1):
+        raise ValueError(f"max_batches must be a positive integer or None; got {max_batches!r}")
+    n_images = _count_images(images)
     ident = model_info if model_info is not None else model_identity(model)
     meta = {
         "format": FORMAT,
         "layers": _json(list(names)),
         "modules": _json(names),
         "model": _json(ident),
-        "source": _json(_source_info(images)),
+        "source": _json(_source_info(images, n_images)),
         "batch_size": batch_size,
         "correct_only": bool(correct_only),
         "n_images": n_images,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
+    done = batches_done = 0
     if path.exists():
-        with h5py.File(path, "r") as f:
+        with _open(path) as f:
             old = {k: f.attrs.get(k) for k in meta}
             done, complete = int(f.attrs.get("images_done", 0)), bool(f.attrs.get("complete", False))
+            # tables from before batches_done was kept were recorded in batches of batch_size
+            batches_done = int(f.attrs.get("batches_done", -(-done // batch_size)))
         diff = [k for k in meta if _attr(old[k]) != _attr(meta[k])]
         if diff:
             raise ValueError(
@@ -122,20 +184,24 @@ def record(
             )
         if complete:
             return path
-    else:
-        done = 0
+        if max_batches is not None and batches_done > max_batches:
+            raise ValueError(f"{path} holds {batches_done} batches, more than max_batches={max_batches} asks "
+                             f"for; pass max_batches >= {batches_done} or None, or use another path")
+        if max_batches is not None and batches_done == max_batches:
+            return path
     files = images.file_names() if hasattr(images, "file_names") else None
 
-    with h5py.File(path, "a", rdcc_nbytes=64 * 2**20, rdcc_nslots=100_003) as f:
+    with _open(path, "a", rdcc_nbytes=64 * 2**20, rdcc_nslots=100_003) as f:
         if "labels" not in f:
             for k, v in meta.items():
                 f.attrs[k] = v
-            f.attrs["images_done"], f.attrs["n_rows"], f.attrs["complete"] = 0, 0, False
-            f.attrs["n_correct"] = 0
+            f.attrs["images_done"], f.attrs["batches_done"], f.attrs["n_rows"] = 0, 0, 0
+            f.attrs["complete"], f.attrs["n_correct"] = False, 0
             int_chunks = (max(chunk_rows, 1024),)
             for key in ("labels", "predictions", "ids"):
-                f.create_dataset(key, shape=(0,), maxshape=(None,), dtype="int64", chunks=int_chunks)
-            if files is not None:
+                f.create_dataset(key, shape=(0,), maxshape=(None,), dtype="int64", chunks=int_chunks,
+                                 fletcher32=True)
+            if files is not None:  # variable-length strings cannot pass HDF5 filters: no checksum
                 f.create_dataset("files", shape=(0,), maxshape=(None,), dtype=h5py.string_dtype(),
                                  chunks=int_chunks)
             f.create_group("acts")
@@ -148,7 +214,7 @@ def record(
             f["acts"][name].resize((n_rows, f["acts"][name].shape[1]))
 
         buf: dict[str, list] = {}
-        pending_done = done
+        pending = {"images": done, "batches": batches_done, "correct": 0}
 
         def flush() -> None:
             nonlocal n_rows, buf
@@ -159,46 +225,53 @@ def record(
                     if key.startswith("acts/") and key not in f:
                         u = block.shape[1]
                         f.create_dataset(key, shape=(0, u), maxshape=(None, u), dtype="float32",
-                                         chunks=(chunk_rows, max(1, min(chunk_units, u))))
+                                         chunks=(chunk_rows, max(1, min(chunk_units, u))), fletcher32=True)
                     ds = f[key]
                     ds.resize((n_rows + rows, *ds.shape[1:]))
                     ds[n_rows : n_rows + rows] = block
                 n_rows += rows
             f.attrs["n_rows"] = n_rows
-            f.attrs["images_done"] = pending_done
-            f.attrs["n_correct"] = int(f.attrs["n_correct"]) + int(pending_correct[0])
-            pending_correct[0] = 0
+            f.attrs["images_done"], f.attrs["batches_done"] = pending["images"], pending["batches"]
+            f.attrs["n_correct"] = int(f.attrs["n_correct"]) + pending["correct"]
+            pending["correct"] = 0
             f.flush()
             buf = {}
 
-        pending_correct = [0]
         bar = tqdm(total=n_images, initial=done, desc=f"recording {path.name}", unit="img", disable=not progress,
                    leave=False)
-        for b, (acts, pred, y, ids) in enumerate(iter_activations(model, list(names), images, batch_size, device,
-                                                                  start=done)):
-            if max_batches is not None and b >= max_batches:
-                break
-            if y is None:
-                raise ValueError("the images carry no labels; a recorded table needs them")
-            y = y.to(torch.int64)
-            ok = pred == y
-            keep = ok if correct_only else torch.ones_like(ok)
-            part = {"labels": y[keep].numpy(), "predictions": pred[keep].numpy(), "ids": ids[keep].numpy()}
-            if files is not None:
-                part["files"] = np.asarray([files[i] for i in ids[keep].tolist()], dtype=object)
-            for name, a in acts.items():
-                part[f"acts/{name}"] = a[keep].numpy()
-            for key, v in part.items():
-                buf.setdefault(key, []).append(v)
-            pending_done += len(y)
-            pending_correct[0] += int(ok.sum())
-            bar.update(len(y))
-            if sum(len(x) for x in buf["labels"]) >= chunk_rows:
-                flush()
+        limit = None if max_batches is None else max_batches - batches_done
+        stream = iter_activations(model, list(names), images, batch_size, device, start=done)
+        n_batches = 0
+        with contextlib.closing(stream):  # closing restores the model's training mode at once
+            for acts, pred, y, ids in islice(stream, limit):  # islice: no forward pass for a batch left out
+                if y is None:
+                    raise ValueError("the images carry no labels; a recorded table needs them")
+                y = y.to(torch.int64)
+                ok = pred == y
+                keep = ok if correct_only else torch.ones_like(ok)
+                part = {"labels": y[keep].numpy(), "predictions": pred[keep].numpy(), "ids": ids[keep].numpy()}
+                if files is not None:
+                    part["files"] = np.asarray([files[i] for i in ids[keep].tolist()], dtype=object)
+                for name, a in acts.items():
+                    part[f"acts/{name}"] = a[keep].numpy()
+                for key, v in part.items():
+                    buf.setdefault(key, []).append(v)
+                n_batches += 1
+                pending["images"] += len(y)
+                pending["batches"] += 1
+                pending["correct"] += int(ok.sum())
+                bar.update(len(y))
+                if pending["images"] > n_images:
+                    raise ValueError(f"images yielded more than the {n_images} images counted in them")
+                if sum(len(x) for x in buf["labels"]) >= chunk_rows:
+                    flush()
         flush()
         bar.close()
-        if pending_done >= n_images:
-            f.attrs["complete"] = True
+        exhausted = limit is None or n_batches < limit
+        if exhausted and pending["images"] != n_images:
+            raise ValueError(f"images yielded {pending['images']} images but {n_images} were counted in them; "
+                             f"{path} stays unfinished")
+        f.attrs["complete"] = pending["images"] == n_images
     return path
 
 
@@ -216,7 +289,7 @@ def read_table(path: str | Path) -> dict:
     path = Path(path)
     if not path.exists():
         raise ValueError(f"activation table {path} does not exist")
-    with h5py.File(path, "r") as f:
+    with _open(path) as f:
         if _attr(f.attrs.get("format")) != FORMAT:
             raise ValueError(f"{path} is not a localcodes activation table (format {f.attrs.get('format')!r})")
         out = {k: _attr(v) for k, v in f.attrs.items()}
@@ -250,7 +323,7 @@ def measure_table(
     if not meta.get("complete", False):
         print(f"warning: {path} is unfinished ({meta['images_done']} of {meta['n_images']} images recorded)",
               file=sys.stderr)
-    with h5py.File(path, "r", rdcc_nbytes=64 * 2**20) as f:
+    with _open(path, rdcc_nbytes=64 * 2**20) as f:
         labels_ds = f["labels"]
         n = labels_ds.shape[0]
         for name in layers:
@@ -277,7 +350,7 @@ def read_units(path: str | Path, layer: str, units=None) -> tuple[np.ndarray, np
     meta = read_table(path)
     if layer not in meta["units"]:
         raise ValueError(f"layer {layer!r} is not in {path}; it holds {list(meta['units'])}")
-    with h5py.File(path, "r") as f:
+    with _open(path) as f:
         ds = f["acts"][layer]
         if units is None:
             acts = ds[:]
@@ -313,10 +386,11 @@ def synthetic_table(path: str | Path, rows: int, units: int, classes: int = 1000
                         "source": _json({"synthetic": _json(want)}), "batch_size": chunk_rows,
                         "correct_only": True, "n_images": rows, "images_done": rows, "n_rows": rows,
                         "n_correct": rows, "complete": True})
-        lab = f.create_dataset("labels", shape=(rows,), dtype="int64", chunks=(max(chunk_rows, 1024),))
-        f.create_dataset("predictions", data=np.zeros(0, dtype=np.int64), maxshape=(None,))
+        lab = f.create_dataset("labels", shape=(rows,), dtype="int64", chunks=(max(chunk_rows, 1024),),
+                               fletcher32=True)
+        f.create_dataset("predictions", data=np.zeros(0, dtype=np.int64), maxshape=(None,), fletcher32=True)
         ds = f.create_group("acts").create_dataset("synthetic", shape=(rows, units), dtype="float32",
-                                                   chunks=(chunk_rows, min(chunk_units, units)))
+                                                   chunks=(chunk_rows, min(chunk_units, units)), fletcher32=True)
         for i in tqdm(range(0, rows, chunk_rows), desc="writing synthetic table", disable=not progress, leave=False):
             b = min(chunk_rows, rows - i)
             y = torch.randint(0, classes, (b,), generator=gen)
