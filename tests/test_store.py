@@ -75,3 +75,18 @@ def test_a_claim_is_held_by_one_writer_until_released(tmp_path):
     again.release()
     other.release()
     assert parts.read().empty and parts.parts() == []  # claims are not parts
+
+
+def test_source_digest_follows_the_code(tmp_path, monkeypatch):
+    pkg = tmp_path / "digestpkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "train.py").write_text("LR = 0.1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    store.source_digest.cache_clear()
+    before = store.source_digest("digestpkg")
+    assert before == store.source_digest("digestpkg") != store.source_digest("digestpkg", "localcodes.store")
+    (pkg / "sub" / "train.py").write_text("LR = 0.2\n")
+    store.source_digest.cache_clear()  # (one process keeps the digest of the code it loaded)
+    assert store.source_digest("digestpkg") != before
+    store.source_digest.cache_clear()

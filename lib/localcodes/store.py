@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import hashlib
+import importlib
 import json
 import os
 import platform
@@ -41,6 +43,7 @@ __all__ = [
     "REQUIRED_SCALES",
     "key",
     "cached",
+    "source_digest",
 ]
 
 #: ``smoke`` (seconds, for tests), ``book`` (the default: the whole book on a 2-core CPU), ``reference`` (the
@@ -104,6 +107,24 @@ def key(params: dict) -> str:
     """A short digest of ``params`` (JSON with sorted keys; values JSON cannot hold are written with ``str``):
     the name of a cache entry holding what these parameters determine."""
     return hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+@functools.cache
+def source_digest(*modules: str) -> str:
+    """A digest of the source of ``modules`` (dotted names; a package counts every ``.py`` file under it): the
+    code version to put in a cache's key when its content depends on that code, so changed code recomputes."""
+    digest = hashlib.sha1()
+    for name in modules:
+        module = importlib.import_module(name)
+        if hasattr(module, "__path__"):
+            files = sorted(f for root in module.__path__ for f in Path(root).rglob("*.py"))
+            base = Path(next(iter(module.__path__)))
+        else:
+            files, base = [Path(module.__file__)], Path(module.__file__).parent
+        for f in files:
+            digest.update(f"{name}:{f.relative_to(base).as_posix()}\n".encode())
+            digest.update(f.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def cached(folder: str | os.PathLike, params: dict,

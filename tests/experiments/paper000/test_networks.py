@@ -57,3 +57,44 @@ def test_retrain_gives_the_sweeps_network(tmp_path):
         np.testing.assert_array_equal(a["labels"], b["labels"])
         assert a["lc_pairs"] == b["lc_pairs"] == lc
     np.testing.assert_array_equal(first[0]["acts"], acts)
+
+
+def test_example_networks_are_cached_per_training_settings(tmp_path, monkeypatch):
+    # a run with other settings (`-p epochs 400`) must not leave its network for the default run's page
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    from localcodes.experiments.paper000 import networks
+
+    calls = []
+    real = networks.retrain
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(networks, "retrain", counting)
+    short, long_ = P000.training("book", epochs=1), P000.training("book", epochs=3)
+    first = P000.example_networks("smoke", "ch", [8], short, max_units=4)
+    other = P000.example_networks("smoke", "ch", [8], long_, max_units=4)
+    assert len(calls) == 2  # the second call trained its own network
+    assert other[3]["train accuracy"].iloc[0] != first[3]["train accuracy"].iloc[0] or not np.array_equal(
+        other[0], first[0])
+    again = P000.example_networks("smoke", "ch", [8], short, max_units=4)  # the first settings: read back
+    assert len(calls) == 2
+    np.testing.assert_array_equal(again[0], first[0])
+    assert again[2] == first[2]
+
+
+def test_cached_npz_recomputes_for_other_parameters(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"a": np.full(3, float(len(calls)))}
+
+    path = tmp_path / "c.npz"
+    P000.cached_npz(path, compute)  # a file written without parameters (an older cache)
+    first = P000.cached_npz(path, compute, {"epochs": 5})
+    assert len(calls) == 2 and set(first) == {"a"}
+    np.testing.assert_array_equal(P000.cached_npz(path, compute, {"epochs": 5})["a"], first["a"])
+    assert len(calls) == 2
+    assert P000.cached_npz(path, compute, {"epochs": 400})["a"][0] == 3.0

@@ -3,7 +3,8 @@
 No weights are stored: ``engine.sweep`` gives repeat ``r`` the seed ``seed + r`` for both the network and its data,
 and every network draws from its own random streams, so ``retrain`` with the same settings and seed gives the very
 network of the sweep (on the same device). Three views build on it, each cached as ``.npz`` so re-running a chapter
-does not retrain:
+does not retrain; each cache is keyed by everything that determines it (the settings, and the version of the code that
+trains the networks, ``CACHE_SCHEMA`` and ``store.source_digest``), so other settings or changed code recompute:
 
 * ``network_views`` / ``network_jitter`` — one or more networks of a sweep (experiments 8–11, 13), their hidden
   activations on the correctly classified training examples, and the units worth a jitterplot;
@@ -24,22 +25,36 @@ import pandas as pd
 
 from localcodes import engine
 from localcodes.selectivity import local_codes, unit_table
-from localcodes.store import atomic_path, results_dir
+from localcodes.store import atomic_path, key, results_dir, source_digest
 
-from .digits import digits_data
+from .digits import digits_data, train_digits
 from .sweeps import STANDARD, split_params
 
 UNIT_ORDERS = ("gap", "codes")
 
+#: The layout of the arrays these caches hold; raise it when what they store changes.
+CACHE_SCHEMA = 2
+_PARAMS = "__params__"  # the cache's parameters, stored beside its arrays
 
-def cached_npz(path: str | Path, compute: Callable[[], dict]) -> dict:
-    """Arrays stored at ``path`` (.npz), computed by ``compute()`` and written atomically the first time."""
+
+def _code_version(*modules: str) -> dict:
+    """What a cache of retrained networks depends on besides its settings: its layout and the training code."""
+    return {"schema": CACHE_SCHEMA, "code": source_digest("localcodes.engine", *modules)}
+
+
+def cached_npz(path: str | Path, compute: Callable[[], dict], params: dict | None = None) -> dict:
+    """Arrays stored at ``path`` (.npz), computed by ``compute()`` and written atomically the first time.
+
+    ``params``: everything that determines the arrays; stored with them, and a file holding other parameters is
+    computed again (without ``params`` any file at ``path`` is taken as it is)."""
     path = Path(path)
+    want = None if params is None else json.dumps(params, sort_keys=True, default=str)
     if path.exists():
         with np.load(path, allow_pickle=False) as f:
-            return {k: f[k] for k in f.files}
+            if want is None or (_PARAMS in f.files and str(f[_PARAMS]) == want):
+                return {k: f[k] for k in f.files if k != _PARAMS}
     arrays = compute()
-    _write_npz(path, arrays)
+    _write_npz(path, arrays if want is None else {**arrays, _PARAMS: np.array(want)})
     return arrays
 
 
@@ -136,22 +151,22 @@ def network_views(path: str | Path, params: dict | list[dict], seeds: int | list
 
     On the first call the networks are trained again (``retrain``, one ensemble) and, per network, its layer
     ``layer`` activations and labels (``plot_activations``), the examples used (``which``) and its final
-    ``lc_pairs`` are stored; later calls read the file. The cache is keyed by ``params``, ``seeds`` and
-    ``layer``: other settings recompute it.
+    ``lc_pairs`` are stored; later calls read the file. The cache is keyed by ``params``, ``seeds``, ``layer``
+    and the training code's version: other settings or changed code recompute it.
     """
     params_list = params if isinstance(params, list) else [params]
     seeds_list = list(seeds) if isinstance(seeds, (list, tuple, np.ndarray)) else [seeds]
-    key = json.dumps({"params": params_list, "seeds": [int(x) for x in seeds_list], "layer": layer},
-                     sort_keys=True, default=str)
+    stamp = json.dumps({"params": params_list, "seeds": [int(x) for x in seeds_list], "layer": layer,
+                        **_code_version()}, sort_keys=True, default=str)
     path = Path(path)
     if path.exists():
         with np.load(path, allow_pickle=False) as z:
-            if str(z["key"]) == key:
+            if "key" in z.files and str(z["key"]) == stamp:
                 n = int(z["n"])
                 return [{"acts": z[f"acts{i}"], "labels": z[f"labels{i}"], "which": str(z[f"which{i}"]),
                          "lc_pairs": int(z[f"lc{i}"])} for i in range(n)]
     res, datasets = retrain(params_list, seeds_list)
-    views, arrays = [], {"key": np.array(key), "n": np.array(len(params_list))}
+    views, arrays = [], {"key": np.array(stamp), "n": np.array(len(params_list))}
     for i in range(len(params_list)):
         acts, labels, which = plot_activations(res, datasets, i, layer=layer)
         lc = int(res.final.loc[i, "lc_pairs"])
@@ -203,11 +218,14 @@ def example_networks(
 
     Returns activations (n, K) of the chosen units of all networks side by side, on the training examples every
     one of these networks classifies correctly, their class labels, the units' names (``n_HLN=… · unit …``) and
-    a table of each network's local-code counts. Cached under ``results/<scale>/<chapter>/examples-….npz``.
+    a table of each network's local-code counts. Cached under ``results/<scale>/<chapter>/examples-….npz``, keyed
+    by every setting (``training`` too: a run with other epochs keeps its own file) and the training code's version.
     """
     change = dict(change or {})
+    params = {"widths": [int(w) for w in widths], "repeat": int(repeat), "training": dict(training),
+              "standard": STANDARD, "change": change, **_code_version()}
     tag = "-".join(str(w) for w in widths) + f"-r{repeat}-" + "-".join(f"{k}{v}" for k, v in sorted(change.items()))
-    path = results_dir(scale, chapter) / f"examples-{_tag(tag)}.npz"
+    path = results_dir(scale, chapter) / f"examples-{_tag(tag)[:100]}-{key(params)}.npz"
 
     def compute() -> dict:
         out: dict[str, np.ndarray] = {}
@@ -222,7 +240,7 @@ def example_networks(
             out["labels"] = labels
         return out
 
-    arrays = cached_npz(path, compute)
+    arrays = cached_npz(path, compute, params)
     labels = arrays["labels"]
     keep = np.logical_and.reduce([arrays[f"correct_{w}"] for w in widths])
     if len(np.unique(labels[keep])) < 2:  # (barely trained networks, e.g. at smoke scale) show every example
@@ -250,13 +268,18 @@ def digit_example(scale: str, chapter: str, data_kw: dict, config: dict, max_uni
                   ) -> tuple[np.ndarray, np.ndarray, list[str], pd.DataFrame]:
     """Train one experiment-12 network again (``digits_data(**data_kw)``, ``TrainConfig(**config)``: pass the
     sweep's settings and a repeat's seed, the same in both, to get that very network) and gather the local-code
-    units of each hidden layer for a jitterplot, on the training images it classifies correctly. Cached as .npz."""
+    units of each hidden layer for a jitterplot, on the training images it classifies correctly. Cached as .npz,
+    keyed by the settings, the digits actually loaded (``source="auto"`` takes what is there) and the code's version.
+    """
     seed = int(config.get("seed", 0))
     if int(data_kw.get("seed", 0)) != seed:
         raise ValueError(f"a sweep's network has one seed for its data and its weights; got {data_kw.get('seed')} "
                          f"and {seed}")
+    loaded = train_digits(data_kw.get("source", "auto"))
+    params = {"data": dict(data_kw), "config": dict(config), "digits": [loaded.name, loaded.source],
+              **_code_version("localcodes.data", "localcodes.experiments.paper000.digits")}
     tag = "-".join(f"{k}{v}" for k, v in sorted({**data_kw, **config}.items()) if k != "checkpoints")
-    path = results_dir(scale, chapter) / f"example-{_tag(tag)[:150]}.npz"
+    path = results_dir(scale, chapter) / f"example-{_tag(tag)[:100]}-{key(params)}.npz"
 
     def compute() -> dict:
         res, (data,) = retrain({**data_kw, **config}, seed, data_fn=digits_data)
@@ -267,7 +290,7 @@ def digit_example(scale: str, chapter: str, data_kw: dict, config: dict, max_uni
             out["labels"] = labels
         return out
 
-    arrays = cached_npz(path, compute)
+    arrays = cached_npz(path, compute, params)
     labels = arrays["labels"]
     cols, names, rows = [], [], []
     n_layers = sum(k.startswith("acts_") for k in arrays)
