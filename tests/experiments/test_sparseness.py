@@ -109,3 +109,28 @@ def test_chapter_tables_from_two_states_of_a_network():
 def test_paper_note_says_how_to_compute_paper_results(tmp_path, monkeypatch):
     monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
     assert "localcodes run 60_sparseness --scale paper" in spx.paper_note("smoke")
+
+
+def test_lenet_cache_is_kept_per_digit_set(tmp_path, monkeypatch):
+    # a LeNet trained on the fallback digits must not be taken for MNIST once MNIST is there
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    trained = []
+    real_train = spx.locality.train_stack
+
+    def counting(*args, **kwargs):
+        trained.append(1)
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(spx.locality, "train_stack", counting)
+    run = dict(n_train=100, n_images=50, epochs=1, reuse=False, device="cpu")
+    first = spx.lenet_acts("smoke", **run)
+    assert spx.lenet_acts("smoke", **run).info["dataset"] == first.info["dataset"] and len(trained) == 1
+    real_images = spx._lenet_images
+
+    def other_digits(*args):
+        *rest, name, source = real_images(*args)
+        return (*rest, f"other {name}", source)
+
+    monkeypatch.setattr(spx, "_lenet_images", other_digits)
+    other = spx.lenet_acts("smoke", **run)
+    assert len(trained) == 2 and other.info["dataset"] == f"other {first.info['dataset']}"

@@ -147,7 +147,8 @@ def locality_lenets(scale: str, device=None) -> dict | None:
     Reads ``results/<scale>/50_locality_prior/lenet-*/`` (``locality.run_experiment``'s cache: ``info.json``,
     ``members.parquet``, the stack's ``model.pt``); takes the run with the most training (training images ×
     epochs, then the newest) that has both arms of ``LENET_ARMS``, and of each arm its lowest seed. Returns
-    ``{"nets": {arm: (trained LeNet, initial LeNet)}, "config": ..., "run": folder name}`` or None. The
+    ``{"nets": {arm: (trained LeNet, initial LeNet)}, "config": ..., "run": folder name, "dataset": the digits it
+    was trained on}`` or None. The
     initial LeNet is rebuilt as the experiment built it (same seed), so "untrained" is where training began.
     """
     folder = store.results_dir(scale, locality_chapter.CHAPTER, create=False)
@@ -182,7 +183,7 @@ def locality_lenets(scale: str, device=None) -> dict | None:
         r = members.loc[i]
         start = new_lenet(None if r.decay == "none" else r.decay, n_cls, int(r.seed), float(r.l1))
         out[arm] = (stack.member(list(members.index).index(i)).to(dev).eval(), start.to(dev).eval())
-    return {"nets": out, "config": meta["config"], "run": run.name}
+    return {"nets": out, "config": meta["config"], "run": run.name, "dataset": meta.get("dataset")}
 
 
 def lenet_acts(scale: str, arm: str = "control", trained: bool = True, n_train: int = 10_000,
@@ -203,14 +204,19 @@ def lenet_acts(scale: str, arm: str = "control", trained: bool = True, n_train: 
     found = locality_lenets(scale, dev) if reuse else None
     if found is not None:
         cfg = found["config"]
-        _, _, xte, yte, name, source = _lenet_images(cfg["n_train"], cfg["data_seed"], n_images, seed)
+        images = _lenet_images(cfg["n_train"], cfg["data_seed"], n_images, seed)
+        if found["dataset"] != images[4]:  # trained on other digits than those here now (e.g. MNIST came since)
+            found = None
+    if found is not None:
+        _, _, xte, yte, name, source = images
         net_t, net_0 = found["nets"][arm]
         info = {"trained_by": f"the locality chapter ({found['run']}: {cfg['n_train']} images x "
                               f"{cfg['epochs']} epochs, lr {cfg['lr']})", "n_train": cfg["n_train"]}
     else:
-        params = {"n_train": n_train, "epochs": epochs, "seed": seed, "arms": list(LENET_ARMS)}
-        folder = store.results_dir(scale, CHAPTER) / f"lenet-{store.key(params)}"
         xtr, ytr, xte, yte, name, source = _lenet_images(n_train, seed, n_images, seed)
+        # the digits too: a network trained on the fallback digits is not the one for MNIST images
+        params = {"n_train": n_train, "epochs": epochs, "seed": seed, "arms": list(LENET_ARMS), "dataset": name}
+        folder = store.results_dir(scale, CHAPTER) / f"lenet-{store.key(params)}"
         n_cls = int(ytr.max()) + 1
         stack = locality.LeNetStack([new_lenet(a, n_cls, seed) for a in LENET_ARMS]).to(dev)
         path = folder / "stack.pt"
@@ -350,7 +356,8 @@ def analyse_variant(scale: str, variant: dict, settings: Mapping, device=None, c
     elif fam == "lenet":
         found = locality_lenets(scale)
         ident = {k: s[k] for k in ("n_images", "lenet_train", "lenet_epochs")} | {"arm": variant["arm"]}
-        ident["lenet_source"] = found["run"] if found else "own"
+        ident["dataset"] = _lenet_images(s["lenet_train"], seed, s["n_images"], seed)[4]  # which digits are here
+        ident["lenet_source"] = found["run"] if found and found["dataset"] == ident["dataset"] else "own"
 
         def load():
             return lenet_acts(scale, variant["arm"], trained, s["lenet_train"], s["n_images"],
