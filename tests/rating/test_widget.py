@@ -52,3 +52,20 @@ def test_rating_session_records_answers_and_resumes(tmp_path):
     with pytest.raises(ValueError, match="finished"):
         resumed.submit(False)
     store.close()
+
+
+def test_the_raters_name_is_escaped_in_the_widgets_html(tmp_path):
+    order = _order(tmp_path, n=1)
+    name = '<img src=x onerror="alert(1)"> & co'
+    with rating.RatingStore(tmp_path / "r.sqlite") as store:
+        session = rating.RatingSession(store, name, order)
+        progress = session.controls["progress"].value
+        assert "<img" not in progress and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; co" in progress
+        session.controls["answer"].value = "no"
+        session.controls["button"].click()
+        assert "<img" not in session.controls["progress"].value and "all 1 panels rated" in \
+            session.controls["progress"].value
+        assert store.frame().rater.tolist() == [name]  # stored as typed; escaped only where shown as HTML
+        for bad in (None, 3, "  "):  # not stored as "None" or "3"
+            with pytest.raises(ValueError, match="rater must be a non-empty string"):
+                rating.RatingSession(store, bad, order)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,8 +34,8 @@ class RatingSession:
     ) -> None:
         if not {"layer", "unit", "panel"} <= set(order.columns):
             raise ValueError(f"order needs the columns layer, unit and panel; got {list(order.columns)}")
-        if not str(rater).strip():
-            raise ValueError("rater must be a non-empty name")
+        if not isinstance(rater, str) or not rater.strip():
+            raise ValueError(f"rater must be a non-empty string; got {rater!r}")
         self.store, self.rater = store, str(rater).strip()
         self.order = order.reset_index(drop=True)
         self._read = image_bytes or (lambda path: Path(path).read_bytes())
@@ -122,11 +123,12 @@ class RatingSession:
     def _refresh(self) -> None:
         total = len(self.order)
         row = self.current
+        name = html.escape(self.rater)  # typed by the rater: shown as text, never run as HTML
         if row is None:
-            self._progress.value = f"<b>{self.rater}</b>: all {total} panels rated — thank you."
+            self._progress.value = f"<b>{name}</b>: all {total} panels rated — thank you."
             self._button.disabled = True
             return
-        self._progress.value = f"<b>{self.rater}</b>: panel {total - self.remaining + 1} of {total}"
+        self._progress.value = f"<b>{name}</b>: panel {total - self.remaining + 1} of {total}"
         self._image.value = self._read(str(row.panel))
         self._answer.value = None
         self._name.value = ""
@@ -139,5 +141,5 @@ class RatingSession:
             self.submit(self._answer.value == "yes", self._name.value)
             self._message.value = ""
         except ValueError as err:
-            self._message.value = str(err)
+            self._message.value = html.escape(str(err))
 
