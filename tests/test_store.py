@@ -75,6 +75,7 @@ def test_a_claim_is_held_by_one_writer_until_released(tmp_path):
     again.release()
     other.release()
     assert parts.read().empty and parts.parts() == []  # claims are not parts
+    assert (parts.path / ".claims" / ".gitignore").read_text() == "*\n"  # nor committed with the results
 
 
 def test_source_digest_follows_the_code(tmp_path, monkeypatch):

@@ -295,7 +295,9 @@ class ResultsStore:
         its claims, so a claim never outlives its writer and a later run takes over what it left.
         """
         folder = self.path / ".claims"
-        folder.mkdir(parents=True, exist_ok=True)
+        if not (folder / ".gitignore").exists():  # lock files are no results: never committed with a store
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / ".gitignore").write_text("*\n")
         lock = filelock.FileLock(folder / f"{hashlib.sha1(name.encode()).hexdigest()[:20]}.lock", timeout=0,
                                  thread_local=False)  # a claim may be released by another thread than its taker
         try:
