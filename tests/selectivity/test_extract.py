@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from localcodes import nets
-from localcodes.selectivity.extract import activations, capture, forward_to, iter_activations, resolve_modules
+from localcodes.selectivity.extract import (
+    activations,
+    capture,
+    forward_to,
+    iter_activations,
+    model_device,
+    resolve_modules,
+)
 from torch import nn
 
 
@@ -87,3 +96,73 @@ def test_iter_activations_resumes_from_a_start_row_and_restores_training_mode():
     assert model.training
     whole = activations(model, ["fc8"], x, batch_size=4)["fc8"]
     torch.testing.assert_close(torch.cat([acts["fc8"] for acts, *_ in batches]), whole[2:])
+
+
+def test_conv_maps_are_pooled_by_their_spatial_max_or_mean():
+    torch.manual_seed(0)
+    model = nets.AlexNet(num_classes=3, in_channels=1, width=0.125, pool_size=2).eval()
+    x = torch.randn(5, 1, 96, 96)
+    with torch.no_grad():
+        conv5_map = model.features[:12](x)
+    default = activations(model, ["conv5", "fc8"], x, batch_size=2)
+    mean = activations(model, ["conv5", "fc8"], x, batch_size=2, pooling="mean")
+    torch.testing.assert_close(default["conv5"], conv5_map.amax(dim=(2, 3)))  # paper 001's convention
+    torch.testing.assert_close(mean["conv5"], conv5_map.mean(dim=(2, 3)))
+    torch.testing.assert_close(mean["fc8"], default["fc8"])  # not a map: pooling does not touch it
+    streamed = torch.cat([a["conv5"] for a, *_ in iter_activations(model, ["conv5"], x, 2, pooling="mean")])
+    torch.testing.assert_close(streamed, mean["conv5"])
+
+
+@pytest.mark.parametrize("bad", ["avg", "MAX", None, 2])
+def test_an_unknown_pooling_is_refused_naming_the_choices(bad):
+    model = nets.AlexNet(num_classes=3, in_channels=1, width=0.125, pool_size=2)
+    with pytest.raises(ValueError, match=r"pooling must be one of \('max', 'mean'\).*got " + re.escape(repr(bad))):
+        activations(model, ["conv5"], torch.zeros(1, 1, 96, 96), pooling=bad)
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        iter_activations(model, ["conv5"], torch.zeros(1, 1, 96, 96), pooling=bad)  # at the call, not the 1st batch
+
+
+def test_without_a_device_the_model_runs_where_it_is(monkeypatch):
+    """device=None: the images go to the model's device (here the CPU), even where CUDA is present."""
+    net, x = _net(), torch.randn(4, 4)
+    want = activations(net, ["2"], x, device="cpu")["2"]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU machine with the model on the CPU
+    torch.testing.assert_close(activations(net, ["2"], x)["2"], want)
+    assert model_device(net) == torch.device("cpu")
+
+
+def test_a_model_split_across_devices_is_not_moved():
+    net = _net()
+    net[4].to("meta")  # a second device without a GPU
+    with pytest.raises(ValueError, match=r"several devices.*device=None"):
+        activations(net, ["2"], torch.randn(2, 4), device="cpu")
+    assert net[0].weight.device.type == "cpu" and net[4].weight.device.type == "meta"
+
+
+def test_a_model_that_does_not_return_class_scores_is_named():
+    class TwoHeads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.body(x), x
+
+    with pytest.raises(ValueError, match=r"class scores of shape \(batch, classes\).*returned tuple"):
+        activations(TwoHeads(), ["body"], torch.randn(2, 4))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_a_device_moves_the_model_there_for_the_run_and_back():
+    net, x = _net(), torch.randn(6, 4)
+    want = activations(net, ["2"], x)["2"]
+    seen = []
+    for acts, *_ in iter_activations(net, ["2"], x, batch_size=2, device="cuda"):
+        seen.append(model_device(net).type)
+        assert acts["2"].device.type == "cpu"
+    assert seen == ["cuda"] * 3 and model_device(net).type == "cpu"  # back where it was
+    torch.testing.assert_close(activations(net, ["2"], x, device="cuda")["2"], want)
+    stream = iter_activations(net, ["2"], x, batch_size=2, device="cuda")
+    next(stream)
+    stream.close()  # cut short: moved back all the same
+    assert model_device(net).type == "cpu"

@@ -6,7 +6,11 @@ are resolved, checked and released in one place.
 
 On top of it, the activations of paper 001's conventions (``activations``, ``iter_activations``): layer names
 ``conv5``, ``fc6``, ``fc7``, ``fc8`` (``nets.ALEXNET_LAYERS``) or module names, ``prob`` = softmax(fc8), and a
-convolutional layer's value for an image is each filter's maximum over space.
+convolutional layer's value for an image is each filter's maximum over space (``pooling="max"``; ``"mean"``
+averages over space instead).
+
+Devices: with ``device=None`` the model stays where it is and the images go to its device; with a device the
+model is moved there for the duration and moved back afterwards, so model and images are always on one device.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ __all__ = [
     "capture",
     "forward_to",
     "PROB",
+    "CONV_POOLINGS",
+    "check_conv_pooling",
+    "model_device",
+    "on_device",
     "resolve_layers",
     "unit_values",
     "iter_batches",
@@ -33,6 +41,18 @@ __all__ = [
 
 # softmax of fc8: not a module's output, computed from fc8's
 PROB = "prob"
+
+#: How a convolutional map (b, C, H, W) becomes one value per filter: its maximum over space (paper 001) or its
+#: mean over space.
+CONV_POOLINGS = ("max", "mean")
+
+
+def check_conv_pooling(pooling: str) -> str:
+    """``pooling`` if it is one of ``CONV_POOLINGS``, else a ``ValueError`` naming the allowed values."""
+    if not isinstance(pooling, str) or pooling not in CONV_POOLINGS:
+        raise ValueError(f"pooling must be one of {CONV_POOLINGS} (how a conv map becomes one value per filter); "
+                         f"got {pooling!r}")
+    return pooling
 
 
 def resolve_modules(model: nn.Module, layers: Mapping[str, str] | Iterable[str]) -> dict[str, str]:
@@ -150,11 +170,44 @@ def resolve_layers(model: nn.Module, layers: list[str] | tuple[str, ...]) -> dic
     return out
 
 
-def unit_values(out: torch.Tensor) -> torch.Tensor:
-    """One value per unit and image: conv maps (b, C, H, W) → per-filter spatial maximum; others flattened."""
+def unit_values(out: torch.Tensor, pooling: str = "max") -> torch.Tensor:
+    """One value per unit and image: conv maps (b, C, H, W) → each filter's spatial maximum (``pooling="max"``)
+    or mean (``"mean"``); other outputs flattened."""
+    check_conv_pooling(pooling)
     if out.ndim == 4:
-        return out.amax(dim=(2, 3))
+        return out.amax(dim=(2, 3)) if pooling == "max" else out.mean(dim=(2, 3))
     return out.reshape(out.shape[0], -1)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """Where ``model`` takes its input: the device of its first parameter (or buffer); the CPU if it has none."""
+    for t in (*model.parameters(), *model.buffers()):
+        return t.device
+    return torch.device("cpu")
+
+
+@contextlib.contextmanager
+def on_device(model: nn.Module, device=None) -> Iterator[torch.device]:
+    """Run the block with ``model`` on one device and yield it: ``device=None`` leaves the model where it is
+    (its own device, ``model_device``); a device (``cpu``, ``cuda:1``, ``auto``) moves it there and back to where
+    it was afterwards, also when the block fails."""
+    if device is None:
+        yield model_device(model)
+        return
+    dev = store.pick_device(str(device))
+    devices = {t.device for t in (*model.parameters(), *model.buffers())}
+    if len(devices) > 1:  # a model split across devices cannot be moved back as it was
+        raise ValueError(f"the model's parameters are on several devices ({sorted(map(str, devices))}); pass "
+                         "device=None to run it where it is")
+    home = devices.pop() if devices else dev
+    if home == dev:
+        yield dev
+        return
+    model.to(dev)
+    try:
+        yield dev
+    finally:
+        model.to(home)
 
 
 def iter_batches(images, batch_size: int, start: int = 0) -> Iterator[tuple]:
@@ -179,9 +232,12 @@ def iter_batches(images, batch_size: int, start: int = 0) -> Iterator[tuple]:
                          f"got {type(images).__name__}")
 
 
-def _kept_values(out: torch.Tensor) -> torch.Tensor:
-    # a copy: an in-place op later in the forward pass (ReLU(inplace=True)) must not change it
-    return unit_values(out.detach()).to(torch.float32, copy=True)
+def _scores(out) -> torch.Tensor:
+    if not isinstance(out, torch.Tensor) or out.ndim != 2:
+        what = f"a tensor of shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(f"the model must return class scores of shape (batch, classes), whose argmax is its "
+                         f"prediction; it returned {what}")
+    return out
 
 
 def iter_activations(
@@ -191,17 +247,31 @@ def iter_activations(
     batch_size: int = 256,
     device=None,
     start: int = 0,
+    pooling: str = "max",
 ) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None, torch.Tensor]]:
-    """Per batch: ({layer: (b, U) float32 on CPU}, predictions (b,), labels (b,) or None, ids (b,))."""
-    names = resolve_layers(model, layers)
-    dev = store.pick_device(None if device is None else str(device))
+    """Per batch: ({layer: (b, U) float32 on CPU}, predictions (b,), labels (b,) or None, ids (b,)).
+
+    ``device=None`` runs the model where it is (the images go to its device); a device moves the model there
+    for the duration (see ``on_device``). ``pooling`` (``"max"`` or ``"mean"``) reduces conv maps over space.
+    The model is in eval mode while it runs and gets its training mode back when the iteration ends or is closed.
+    """
+    names = resolve_layers(model, layers)  # checked here, at the call, not at the first batch
+    check_conv_pooling(pooling)
+    return _iter_activations(model, names, images, batch_size, device, start, pooling)
+
+
+def _iter_activations(model, names, images, batch_size, device, start, pooling):
+    def kept(out: torch.Tensor) -> torch.Tensor:
+        # a copy: an in-place op later in the forward pass (ReLU(inplace=True)) must not change it
+        return unit_values(out.detach(), pooling).to(torch.float32, copy=True)
+
     was_training = model.training
     model.eval()
     try:
-        with capture(model, names, _kept_values) as captured, torch.no_grad():
+        with on_device(model, device) as dev, capture(model, names, kept) as captured, torch.no_grad():
             for x, y, ids in iter_batches(images, batch_size, start):
                 captured.clear()
-                logits = model(x.to(dev))
+                logits = _scores(model(x.to(dev)))
                 acts = {}
                 for name in names:
                     a = captured[name]
@@ -211,16 +281,17 @@ def iter_activations(
         model.train(was_training)
 
 
-def activations(model: nn.Module, layers: list[str], images, batch_size: int = 256, device=None
-                ) -> dict[str, torch.Tensor]:
+def activations(model: nn.Module, layers: list[str], images, batch_size: int = 256, device=None,
+                pooling: str = "max") -> dict[str, torch.Tensor]:
     """Activations of ``layers`` for all ``images``, in memory: {layer: (N, U) float32 CPU tensor}.
 
     ``images``: a (N, C, H, W) tensor, a ``nets.ImageData``/``ImageFolder`` or an iterable of batches. Conv
-    layers are reduced to each filter's spatial maximum. No filtering by correctness here (see
-    ``tables.record``).
+    layers are reduced to each filter's spatial maximum (``pooling="max"``, paper 001's convention) or mean
+    (``"mean"``). ``device=None`` runs the model where it is; a device moves it there for the call and back.
+    No filtering by correctness here (see ``tables.record``).
     """
     parts: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
-    for acts, _, _, _ in iter_activations(model, layers, images, batch_size, device):
+    for acts, _, _, _ in iter_activations(model, layers, images, batch_size, device, pooling=pooling):
         for name, a in acts.items():
             parts[name].append(a)
     return {name: torch.cat(p) if p else torch.empty(0) for name, p in parts.items()}
