@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from localcodes import nets
+from localcodes import nets, store
 from localcodes.selectivity import tables
 from localcodes.selectivity.extract import activations
 from torch.utils.data import DataLoader, TensorDataset
@@ -173,3 +173,42 @@ def test_a_truncated_table_is_an_error_naming_it(tmp_path):
                  lambda: tables.record(model, ["fc8"], data, path, batch_size=8, correct_only=False, progress=False)):
         with pytest.raises(OSError, match=f"{path}.*corrupt or truncated"):
             call()
+
+
+def test_record_says_how_many_rows_it_kept_of_how_many(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv(store.BOOK_RUN_ENV, raising=False)  # the bar and its summary are shown
+    model, data, correct = _images_and_model(n=40)
+    path = tables.record(model, ["fc8"], data, tmp_path / "t.h5", batch_size=8)
+    kept = int(correct.sum())
+    assert f"t.h5: kept {kept} of 40 images (the correctly classified ones" in capsys.readouterr().err
+    meta = tables.read_table(path)
+    assert (meta["n_rows"], meta["images_done"], meta["n_correct"]) == (kept, 40, kept)
+    tables.record(model, ["fc8"], data, tmp_path / "all.h5", batch_size=8, correct_only=False)
+    assert "all.h5: kept 40 of 40 images (all images)" in capsys.readouterr().err
+    tables.record(model, ["fc8"], data, tmp_path / "quiet.h5", batch_size=8, progress=False)
+    assert "kept" not in capsys.readouterr().err
+
+
+def test_conv_pooling_is_part_of_a_tables_identity(tmp_path):
+    model, data, correct = _images_and_model(n=24)
+    path = tables.record(model, ["conv5", "fc8"], data, tmp_path / "mean.h5", batch_size=8, pooling="mean",
+                         progress=False)
+    assert tables.read_table(path)["pooling"] == "mean"
+    ref = activations(model, ["conv5"], data.images[correct], pooling="mean")["conv5"]
+    with h5py.File(path) as f:
+        np.testing.assert_allclose(f["acts/conv5"][:], ref.numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"made differently \(pooling differ"):
+        tables.record(model, ["conv5", "fc8"], data, path, batch_size=8, progress=False)  # max is not resumed as mean
+    with pytest.raises(ValueError, match=r"pooling must be one of \('max', 'mean'\).*got 'avg'"):
+        tables.record(model, ["conv5"], data, tmp_path / "bad.h5", pooling="avg", progress=False)
+    assert not (tmp_path / "bad.h5").exists()  # refused before anything was written
+
+
+def test_a_table_from_before_the_pooling_choice_is_a_max_table(tmp_path):
+    model, data, _ = _images_and_model(n=24)
+    path = tables.record(model, ["conv5"], data, tmp_path / "old.h5", batch_size=8, progress=False)
+    with h5py.File(path, "a") as f:
+        del f.attrs["pooling"]  # as tables were written before the choice existed
+    assert tables.record(model, ["conv5"], data, path, batch_size=8, progress=False) == path  # reused as it is
+    with pytest.raises(ValueError, match="pooling differ"):
+        tables.record(model, ["conv5"], data, path, batch_size=8, pooling="mean", progress=False)

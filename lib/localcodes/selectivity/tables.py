@@ -5,9 +5,10 @@ An HDF5 activation table holds ``acts/<layer>`` (rows = kept images, float32, ch
 units so that a block of units over all images, or a band of rows over all units, is read in few chunks),
 ``labels``, ``predictions``, ``ids`` (the image's index in its source) and, for image folders, ``files``; the
 root attributes say which layers (and modules), which model (``model`` JSON: architecture, weights and their
-hash) and which images (``source`` JSON, ``n_images`` counted from the data) made it, and how far it got
-(``images_done``, ``batches_done``, ``complete``). An interrupted recording resumes where it stopped and ends with
-the same file an uninterrupted run writes.
+hash), which images (``source`` JSON, ``n_images`` counted from the data) and which conv ``pooling`` made it, how
+far it got (``images_done``, ``batches_done``, ``complete``) and how many rows it kept of the images seen
+(``n_rows`` of ``images_done``; ``n_correct`` were classified correctly). An interrupted recording resumes where
+it stopped and ends with the same file an uninterrupted run writes.
 
 Every numeric dataset is written with HDF5's fletcher32 checksum on each chunk, and every read goes through
 ``_open``, so a damaged chunk or a truncated file is an ``OSError`` that names the table instead of silently
@@ -33,7 +34,7 @@ from torch.utils.data import BatchSampler, DataLoader, IterableDataset, RandomSa
 
 from .. import store
 from ..store import progress_bar as tqdm
-from .extract import iter_activations, resolve_layers
+from .extract import check_conv_pooling, iter_activations, resolve_layers
 from .streaming import SelectivityAccumulator
 
 __all__ = [
@@ -138,19 +139,25 @@ def record(
     chunk_units: int = 64,
     max_batches: int | None = None,
     progress: bool = True,
+    pooling: str = "max",
 ) -> Path:
     """Record the activations of ``layers`` for ``images`` into the HDF5 table at ``path``; resumable.
 
     ``images`` must carry labels: ``nets.ImageData``, ``ImageFolder``, a ``DataLoader`` (not shuffling) of
     (x, y) batches or a list of them; the number of images is counted from the data. Only correctly classified
-    images are kept unless ``correct_only=False``. If ``path`` holds an unfinished table made by the same model,
-    layers, images and batch size, recording continues from where it stopped; a finished one is returned as it
-    is; anything else raises ``ValueError``. ``max_batches`` records only the first that many batches in all
+    images are kept unless ``correct_only=False``: how many rows were kept of how many images is in the table's
+    attributes (``read_table(path)``: ``n_rows`` of ``images_done``), on the progress bar and, with ``progress``,
+    in a line on stderr when the recording ends. Conv maps are reduced to each filter's spatial maximum
+    (``pooling="max"``, paper 001) or mean (``"mean"``). ``device=None`` runs the model where it is; a device
+    moves it there for the recording and back. If ``path`` holds an unfinished table made by the same model,
+    layers, images, batch size and pooling, recording continues from where it stopped; a finished one is returned
+    as it is; anything else raises ``ValueError``. ``max_batches`` records only the first that many batches in all
     (not per call): the table is then partial (``complete`` false), a later call with the same ``max_batches``
     returns it as it is, a larger one or none continues it, a smaller one is refused.
     """
     path = Path(path)
     names = resolve_layers(model, layers)
+    check_conv_pooling(pooling)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
     if max_batches is not None and (isinstance(max_batches, bool) or not isinstance(max_batches, numbers.Integral)
@@ -167,12 +174,15 @@ def record(
         "batch_size": batch_size,
         "correct_only": bool(correct_only),
         "n_images": n_images,
+        "pooling": pooling,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     done = batches_done = 0
     if path.exists():
         with _open(path) as f:
             old = {k: f.attrs.get(k) for k in meta}
+            if old["pooling"] is None:  # tables from before the choice existed were all recorded with "max"
+                old["pooling"] = "max"
             done, complete = int(f.attrs.get("images_done", 0)), bool(f.attrs.get("complete", False))
             # tables from before batches_done was kept were recorded in batches of batch_size
             batches_done = int(f.attrs.get("batches_done", -(-done // batch_size)))
@@ -206,6 +216,7 @@ def record(
                                  chunks=int_chunks)
             f.create_group("acts")
         n_rows = int(f.attrs["n_rows"])
+        kept_rows = n_rows
         # rows beyond the last committed block belong to an interrupted write: drop them
         for key in ("labels", "predictions", "ids", "files"):
             if key in f:
@@ -239,8 +250,9 @@ def record(
 
         bar = tqdm(total=n_images, initial=done, desc=f"recording {path.name}", unit="img", disable=not progress,
                    leave=False)
+        shown = not bar.disable  # closing the bar disables it
         limit = None if max_batches is None else max_batches - batches_done
-        stream = iter_activations(model, list(names), images, batch_size, device, start=done)
+        stream = iter_activations(model, list(names), images, batch_size, device, start=done, pooling=pooling)
         n_batches = 0
         with contextlib.closing(stream):  # closing restores the model's training mode at once
             for acts, pred, y, ids in islice(stream, limit):  # islice: no forward pass for a batch left out
@@ -260,6 +272,8 @@ def record(
                 pending["images"] += len(y)
                 pending["batches"] += 1
                 pending["correct"] += int(ok.sum())
+                kept_rows += int(keep.sum())
+                bar.set_postfix_str(f"kept {kept_rows} of {pending['images']}", refresh=False)
                 bar.update(len(y))
                 if pending["images"] > n_images:
                     raise ValueError(f"images yielded more than the {n_images} images counted in them")
@@ -272,6 +286,10 @@ def record(
             raise ValueError(f"images yielded {pending['images']} images but {n_images} were counted in them; "
                              f"{path} stays unfinished")
         f.attrs["complete"] = pending["images"] == n_images
+    if shown:  # the bar (left off in book runs) is gone: one line says what the table holds
+        why = "the correctly classified ones; correct_only=False keeps all" if correct_only else "all images"
+        print(f"{path.name}: kept {n_rows} of {pending['images']} images ({why})"
+              + ("" if pending["images"] == n_images else f"; {n_images} in all, unfinished"), file=sys.stderr)
     return path
 
 
