@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 from localcodes import store
-from localcodes.store import ResultsStore
+from localcodes.store import ResultsStore, cached
 
 
 def test_store_parts_roundtrip_and_atomic(tmp_path):
@@ -91,3 +91,29 @@ def test_source_digest_follows_the_code(tmp_path, monkeypatch):
     store.source_digest.cache_clear()  # (one process keeps the digest of the code it loaded)
     assert store.source_digest("digestpkg") != before
     store.source_digest.cache_clear()
+
+
+def test_a_corrupt_stored_part_is_an_error_naming_it(tmp_path):
+    parts = ResultsStore(tmp_path / "s")
+    path = parts.write_part("a", pd.DataFrame({"condition": ["x"], "repeat": [0], "v": [1.0]}))
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    with pytest.raises(OSError, match="corrupt or truncated") as err:
+        parts.read()
+    assert str(path) in str(err.value)
+    with pytest.raises(OSError, match="corrupt or truncated"):
+        parts.done_keys()
+
+
+def test_an_unreadable_cache_is_said_and_computed_again(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"t": pd.DataFrame({"a": [1, 2]})}
+
+    cached(tmp_path / "c", {"p": 1}, compute)
+    (tmp_path / "c" / "t.parquet").write_bytes(b"not parquet")
+    with pytest.warns(UserWarning, match="is unreadable") as caught:
+        again = cached(tmp_path / "c", {"p": 1}, compute)
+    assert str(tmp_path / "c") in str(caught[0].message)
+    assert len(calls) == 2 and again["t"]["a"].tolist() == [1, 2]

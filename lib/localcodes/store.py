@@ -19,11 +19,13 @@ import os
 import platform
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import filelock
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
@@ -127,6 +129,17 @@ def source_digest(*modules: str) -> str:
     return digest.hexdigest()[:12]
 
 
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Turn a failed read of a stored file (truncated, corrupt) into an error that names it."""
+    try:
+        yield
+    except (OSError, ValueError, pa.ArrowException) as err:
+        raise OSError(f"stored file {path} is corrupt or truncated ({type(err).__name__}: {err}); it was written "
+                      "atomically, so something else changed it: restore it from git or delete it to recompute"
+                      ) from err
+
+
 def cached(folder: str | os.PathLike, params: dict,
            compute: Callable[[], dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
     """``compute()``'s DataFrames, stored as Parquet in ``folder`` with ``params.json``; reused when the
@@ -137,7 +150,11 @@ def cached(folder: str | os.PathLike, params: dict,
     if meta.exists() and json.loads(meta.read_text()).get("params") == want:
         stored = json.loads(meta.read_text())["frames"]
         if all((folder / f"{name}.parquet").exists() for name in stored):
-            return {name: pd.read_parquet(folder / f"{name}.parquet") for name in stored}
+            try:
+                return {name: pd.read_parquet(folder / f"{name}.parquet") for name in stored}
+            except (OSError, ValueError, pa.ArrowException) as err:  # a cache: say so, then compute it again
+                warnings.warn(f"cache {folder} is unreadable ({type(err).__name__}: {err}); computing it again",
+                              stacklevel=2)
     frames = compute()
     for name, frame in frames.items():
         write_parquet(folder / f"{name}.parquet", frame)
@@ -259,10 +276,11 @@ class ResultsStore:
         frames = []
         for i, p in enumerate(parts):
             wanted = None
-            if columns is not None:
-                names = pq.read_schema(p).names
-                wanted = list(dict.fromkeys([*columns, *(c for c in NETWORK_KEY if c in names)]))
-            f = pd.read_parquet(p, columns=wanted)
+            with _naming(p):
+                if columns is not None:
+                    names = pq.read_schema(p).names
+                    wanted = list(dict.fromkeys([*columns, *(c for c in NETWORK_KEY if c in names)]))
+                f = pd.read_parquet(p, columns=wanted)
             if not f.empty:
                 frames.append(f.assign(**{_PART: i}))
         if not frames:
@@ -281,8 +299,9 @@ class ResultsStore:
         part lacks (written before it existed) reads as None there."""
         keys: set[tuple] = set()
         for p in self.parts():
-            names = pq.read_schema(p).names
-            f = pd.read_parquet(p, columns=[c for c in columns if c in names])
+            with _naming(p):
+                names = pq.read_schema(p).names
+                f = pd.read_parquet(p, columns=[c for c in columns if c in names])
             values = [f[c].tolist() if c in names else [None] * len(f) for c in columns]
             keys.update(zip(*values, strict=True))
         return keys

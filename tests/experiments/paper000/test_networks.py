@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from localcodes import engine
 from localcodes.experiments import paper000 as P000
 
@@ -98,3 +99,14 @@ def test_cached_npz_recomputes_for_other_parameters(tmp_path):
     np.testing.assert_array_equal(P000.cached_npz(path, compute, {"epochs": 5})["a"], first["a"])
     assert len(calls) == 2
     assert P000.cached_npz(path, compute, {"epochs": 400})["a"][0] == 3.0
+
+
+def test_an_unreadable_npz_cache_is_said_and_computed_again(tmp_path):
+    from localcodes.experiments.paper000.networks import cached_npz
+
+    path = tmp_path / "c.npz"
+    cached_npz(path, lambda: {"a": np.arange(3)}, params={"p": 1})
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.warns(UserWarning, match="is unreadable"):
+        again = cached_npz(path, lambda: {"a": np.arange(4)}, params={"p": 1})
+    assert again["a"].tolist() == [0, 1, 2, 3]

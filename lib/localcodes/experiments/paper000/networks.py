@@ -17,6 +17,8 @@ trains the networks, ``CACHE_SCHEMA`` and ``store.source_digest``), so other set
 from __future__ import annotations
 
 import json
+import warnings
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -50,9 +52,13 @@ def cached_npz(path: str | Path, compute: Callable[[], dict], params: dict | Non
     path = Path(path)
     want = None if params is None else json.dumps(params, sort_keys=True, default=str)
     if path.exists():
-        with np.load(path, allow_pickle=False) as f:
-            if want is None or (_PARAMS in f.files and str(f[_PARAMS]) == want):
-                return {k: f[k] for k in f.files if k != _PARAMS}
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                if want is None or (_PARAMS in f.files and str(f[_PARAMS]) == want):
+                    return {k: f[k] for k in f.files if k != _PARAMS}
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:  # a cache: say so, compute it again
+            warnings.warn(f"cache {path} is unreadable ({type(err).__name__}: {err}); computing it again",
+                          stacklevel=2)
     arrays = compute()
     _write_npz(path, arrays if want is None else {**arrays, _PARAMS: np.array(want)})
     return arrays
