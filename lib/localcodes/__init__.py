@@ -27,6 +27,7 @@ __version__ = "0.1.0"
 _ENTRY_POINTS = {
     "prototype_code": "codes",
     "load_digits": "data",
+    "fractal_images": "fractals",
     "AlexNet": "nets",
     "TrainConfig": "engine",
     "train": "engine",
@@ -42,8 +43,8 @@ _ENTRY_POINTS = {
     "LocalityPrior": "locality",
     "jitterplot": "charts",
 }
-_ROOMS = ("am", "bench", "book", "charts", "cli", "codes", "data", "engine", "experiments", "locality", "nets",
-          "rating", "selectivity", "sparseness", "store", "synthetic")
+_ROOMS = ("am", "bench", "book", "charts", "cli", "codes", "data", "engine", "experiments", "fractals", "locality",
+          "nets", "rating", "selectivity", "sparseness", "store", "synthetic")
 
 __all__ = ["__version__", *_ENTRY_POINTS, *_ROOMS]
 

@@ -8,6 +8,9 @@ Paper 000, experiment 12 adds a class-coding "short-cut" to the digits: 20 hot p
 (``hot_pixel_positions``), the same for every image of a class (``mode="fixed"``) or with grey values drawn
 afresh for each image (``mode="gaussian"``), on none, half or all images, or on every image of 2, 5 or 8 classes
 (``add_hot_pixels``, ``HOT_PIXEL_CONDITIONS``).
+
+Many classes without a download: ``fractal_images`` (defined in ``localcodes.fractals``) renders up to 1,000
+formula-driven fractal categories in the manner of FractalDB, grey or colour, deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .fractals import fractal_images
+
 __all__ = [
+    "fractal_images",
     "Digits",
     "data_dir",
     "read_idx",
