@@ -70,3 +70,21 @@ def test_run_help_says_how_values_are_read(capsys):
         cli.main(["run", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "Python literal" in out and "YAML" not in out
+
+
+@pytest.mark.parametrize("command, options", [
+    ("record", ["OUT", "-o OUT, --out OUT", "--model SPEC", "--images DIR", "--trained SCALE", "--weights FILE",
+                "--random-init", "--layers LAYER", "--pooling {max,mean}", "--all-images", "--batch-size N",
+                "--device DEVICE", "--input-size PX", "--workers N", "--seed SEED", "package.module:factory",
+                "FILE.pt2", "examples:", "localcodes record acts.h5 --images"]),
+    ("selectivity", ["TABLE", "-o DIR, --out DIR", "--layers LAYER", "-k K, --k K", "--pooling {classes,images}",
+                     "--device DEVICE", "--batch-rows N", "examples:", "localcodes selectivity acts.h5"]),
+])
+def test_record_and_selectivity_help_lists_their_options(command, options, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    missing = [option for option in options if option not in out]
+    assert not missing, out
+    assert "--help`" not in out and "rest" not in out  # no pass-through argument left

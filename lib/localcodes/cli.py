@@ -117,12 +117,14 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("chapters", help="list the chapters and the parameters each accepts")
     c.set_defaults(func=_cmd_chapters)
 
-    rec = sub.add_parser("record", help="record activation tables (HDF5) of named layers")
-    rec.add_argument("rest", nargs=argparse.REMAINDER, help="see `localcodes record -- --help`")
+    from .selectivity import cli as tables_cli  # their options; the recording and measuring load when they run
+
+    rec = sub.add_parser("record", help=tables_cli.RECORD_HELP)
+    tables_cli.add_record_arguments(rec)
     rec.set_defaults(func=_cmd_record)
 
-    sel = sub.add_parser("selectivity", help="unit tables (Parquet) from an activation table (HDF5)")
-    sel.add_argument("rest", nargs=argparse.REMAINDER, help="see `localcodes selectivity -- --help`")
+    sel = sub.add_parser("selectivity", help=tables_cli.SELECTIVITY_HELP)
+    tables_cli.add_selectivity_arguments(sel)
     sel.set_defaults(func=_cmd_selectivity)
 
     be = sub.add_parser("bench", help="benchmarks: " + " | ".join(BENCHMARKS))
