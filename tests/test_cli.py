@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import pytest
@@ -88,3 +89,25 @@ def test_record_and_selectivity_help_lists_their_options(command, options, capsy
     missing = [option for option in options if option not in out]
     assert not missing, out
     assert "--help`" not in out and "rest" not in out  # no pass-through argument left
+
+
+def test_run_with_dask_checks_the_scheduler_then_hands_it_to_the_chapters(monkeypatch, capsys):
+    from localcodes import book, engine
+
+    seen = {}
+    monkeypatch.setattr(book, "run_chapter", lambda *a, **k: seen.setdefault("dask", os.environ.get(engine.DASK_ENV)))
+    monkeypatch.setattr(engine, "use_dask", lambda address: os.environ.__setitem__(engine.DASK_ENV, address) or address)
+    monkeypatch.setenv(engine.DASK_ENV, "")
+    assert cli.main(["run", "01_introduction", "--scale", "smoke", "--dask", "tcp://10.0.0.1:8786"]) == 0
+    assert seen["dask"] == "tcp://10.0.0.1:8786" and "dask scheduler at tcp://10.0.0.1:8786" in capsys.readouterr().out
+
+
+def test_an_unreachable_dask_scheduler_stops_the_run_before_any_chapter(monkeypatch, capsys):
+    from localcodes import book
+
+    monkeypatch.setattr(book, "run_chapter", lambda *a, **k: pytest.fail("a chapter ran"))
+    from localcodes.engine import sweeps
+
+    monkeypatch.setattr(sweeps.use_dask, "__defaults__", (0.5,))  # refused in half a second
+    assert cli.main(["run", "01_introduction", "--scale", "smoke", "--dask", "tcp://127.0.0.1:9"]) == 2
+    assert "no dask scheduler answers" in capsys.readouterr().err

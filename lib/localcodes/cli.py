@@ -22,9 +22,17 @@ def _overrides(pairs: list[list[str]] | None) -> dict:
     return {name: parse_value(value) for name, value in (pairs or [])}
 
 
+def _dask(args: argparse.Namespace) -> None:
+    if args.dask:  # checked before any chapter starts; the kernels inherit the address
+        from .engine import use_dask
+
+        print(f"sweeps go to the dask scheduler at {use_dask(args.dask)}")
+
+
 def _cmd_run(args: argparse.Namespace) -> None:
     from .book import run_chapter
 
+    _dask(args)
     path = run_chapter(args.chapter, args.scale, _overrides(args.param), out_dir=args.out)
     print(f"executed → {path}")
 
@@ -32,6 +40,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
 def _cmd_build(args: argparse.Namespace) -> None:
     from .book import build
 
+    _dask(args)
     index = build(
         scale=args.scale,
         only=args.only,
@@ -80,6 +89,10 @@ PARAM_HELP = ("override a chapter parameter (repeatable); VALUE is a Python lite
               "true/false/none, or else taken as text; `localcodes chapters` lists what each parameter takes")
 
 
+DASK_HELP = ("send the chapters' network sweeps (paper 000) to the dask.distributed scheduler at ADDRESS "
+             "(tcp://host:8786; start one with `dask scheduler` and `dask worker ADDRESS`); results are stored here")
+
+
 def version() -> str:
     """The installed library's version (``localcodes --version``)."""
     try:
@@ -99,6 +112,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
                    help=PARAM_HELP)
     r.add_argument("--out", type=Path, default=None, help="folder for the executed notebook (default book/)")
+    r.add_argument("--dask", metavar="ADDRESS", default=None, help=DASK_HELP)
     r.set_defaults(func=_cmd_run)
 
     b = sub.add_parser("build", help="execute every chapter and build the HTML book")
@@ -109,6 +123,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), help=PARAM_HELP)
     b.add_argument("-j", "--jobs", type=int, default=None,
                    help="chapters executed at once (default: $LOCALCODES_JOBS, else one per core, at most 4)")
+    b.add_argument("--dask", metavar="ADDRESS", default=None, help=DASK_HELP)
     b.set_defaults(func=_cmd_build)
 
     v = sub.add_parser("vendor", help="copy the pinned JavaScript the offline book needs into static/vendor")

@@ -1,9 +1,12 @@
 """Sweeps: rows and grouping into ensembles, resume after a kill without recomputing, the same numbers in
 process, on dask and with concurrent ensembles, and bad settings refused before anything runs."""
 
+import os
+
 import pandas as pd
 import pytest
 from localcodes import engine
+from localcodes.engine import sweeps
 from localcodes.store import ResultsStore
 
 SMALL = dict(
@@ -200,3 +203,25 @@ def test_two_sweeps_at_once_on_one_store_train_each_network_once(tmp_path):
     assert len(stored) == 4 * 2 and not stored.duplicated().any()  # each (condition, repeat) in one part only
     rows = ResultsStore(store).read()
     assert len(rows) == 4 * 2 * 2 and not rows.duplicated(["condition", "repeat", "epoch"]).any()
+
+
+def test_a_scheduler_named_in_the_environment_takes_the_sweeps(tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    grid = {"dropout": [0.0, 0.3]}
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        monkeypatch.setenv(engine.DASK_ENV, "")
+        assert engine.use_dask(cluster.scheduler_address) == cluster.scheduler_address
+        assert os.environ[engine.DASK_ENV] == cluster.scheduler_address
+        rows = engine.sweep(grid, repeats=1, base=SMALL, store=tmp_path / "d", progress=False)
+        ran = set(cluster.scheduler.task_prefixes)  # what the scheduler was given to run
+        sweeps._client_for(cluster.scheduler_address).close()  # before its scheduler goes
+        sweeps._client_for.cache_clear()
+    assert len(rows) == 4 and "run_chunk" in ran
+
+
+def test_an_unreachable_scheduler_is_refused_before_anything_runs():
+    with pytest.raises(ValueError, match="no dask scheduler answers at 'tcp://127.0.0.1:9'"):
+        engine.use_dask("tcp://127.0.0.1:9", timeout=1)
+    with pytest.raises(ValueError, match="scheduler address like"):
+        engine.use_dask("  ")

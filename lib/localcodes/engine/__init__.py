@@ -71,6 +71,7 @@ from .measures import count_local_codes, network_activations
 from .reference import train_plain
 from .sweeps import (
     AUTO_CONCURRENT_CUDA,
+    DASK_ENV,
     SweepTask,
     auto_max_networks,
     data_identity,
@@ -79,6 +80,7 @@ from .sweeps import (
     split_params,
     sweep,
     sweep_tasks,
+    use_dask,
 )
 from .trainer import Trainer, TrainResult, train
 
@@ -107,6 +109,8 @@ __all__ = [
     "expand_grid",
     "sweep",
     "AUTO_CONCURRENT_CUDA",
+    "DASK_ENV",
+    "use_dask",
     "SweepTask",
     "sweep_tasks",
     "split_params",

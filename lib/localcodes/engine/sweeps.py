@@ -14,6 +14,7 @@ import hashlib
 import inspect
 import itertools
 import json
+import os
 import time
 import types
 from collections.abc import Callable, Iterable
@@ -42,7 +43,13 @@ __all__ = [
     "auto_max_networks",
     "data_identity",
     "sweep",
+    "DASK_ENV",
+    "use_dask",
 ]
+
+#: Environment variable naming a dask.distributed scheduler for sweeps given no ``client``: set by
+#: ``localcodes run/build --dask ADDRESS`` and inherited by the chapters' kernels.
+DASK_ENV = "LOCALCODES_DASK"
 
 
 def expand_grid(conditions: dict | Iterable[dict]) -> list[dict]:
@@ -110,6 +117,31 @@ def data_identity(data_fn: Callable) -> str:
     if state:
         bound.append(key(state))
     return name + "".join(f"[{b}]" for b in reversed(bound))
+
+
+@functools.cache
+def _client_for(address: str):
+    from distributed import Client  # optional dependency, needed only with a scheduler
+
+    return Client(address, timeout=30)
+
+
+def use_dask(address: str, timeout: float = 10.0) -> str:
+    """Check that the dask scheduler at ``address`` (``tcp://host:port``) answers, then send every later sweep of
+    this process and of the processes it starts (a book build's kernels) to it (``DASK_ENV``)."""
+    if not isinstance(address, str) or not address.strip():
+        raise ValueError(f"dask address must be a scheduler address like tcp://host:8786; got {address!r}")
+    try:
+        from distributed import Client
+    except ImportError as err:  # pragma: no cover - a declared dependency
+        raise ValueError("--dask needs the distributed package (pip install 'dask[distributed]')") from err
+    try:
+        with Client(address, timeout=timeout) as client:
+            address = client.scheduler.address
+    except (OSError, TimeoutError) as err:
+        raise ValueError(f"no dask scheduler answers at {address!r} within {timeout:g} s ({err})") from None
+    os.environ[DASK_ENV] = address
+    return address
 
 
 def sweep_tasks(
@@ -284,6 +316,8 @@ def sweep(
     """
     if concurrent is not None and (isinstance(concurrent, bool) or not isinstance(concurrent, int) or concurrent < 1):
         raise ValueError(f"concurrent must be None (auto) or an integer >= 1; got {concurrent!r}")
+    if client is None and os.environ.get(DASK_ENV):  # localcodes run/build --dask
+        client = os.environ[DASK_ENV]
     if concurrent is not None and concurrent > 1 and client is not None:
         raise ValueError("concurrent > 1 runs ensembles in this process; it cannot be combined with client")
     if data_key is not None and (not isinstance(data_key, str) or not data_key):
@@ -385,10 +419,10 @@ def _train_chunks(todo, data, keep, data_fn, dev, device, client, concurrent, ma
         if errors:
             raise errors[0]
     else:
-        from distributed import Client, as_completed  # optional dependency, needed only with a client
+        from distributed import as_completed  # optional dependency, needed only with a client
 
         if isinstance(client, str):
-            client = Client(client)
+            client = _client_for(client)
         futures = {
             client.submit(_run_chunk, chunk, data_fn, device, False, None, cuda_graphs, pure=False): i
             for i, chunk in enumerate(chunks)
