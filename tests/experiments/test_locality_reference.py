@@ -1,0 +1,63 @@
+"""The locality prior at its source's settings: one row per network, claims judged with seeds as the unit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from localcodes.experiments import locality as lpx
+from localcodes.experiments import locality_reference as R
+
+
+def _table(shift_out: float, acc_drop: float, n: int = 10) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rows = []
+    for setting in ("SGD (the README's code)", "SGD, sqrt and square decay"):
+        arms = ("control", "linear") if setting.startswith("SGD (") else ("sqrt", "square")
+        for arm in arms:
+            for seed in range(n):
+                base = 8.5 + 0.3 * np.sin(seed)  # seed-to-seed spread shared by the pair
+                prior = arm != "control"
+                rows.append({"setting": setting, "arm": arm, "seed": seed,
+                             "variance_lp_out": base - (shift_out if prior else 0) + rng.normal(0, 0.02),
+                             "variance_lp_in": base + rng.normal(0, 0.02),
+                             "accuracy": 0.90 - (acc_drop if prior else 0) + rng.normal(0, 0.001)})
+    return pd.DataFrame(rows)
+
+
+def test_a_clear_effect_is_reproduced_and_no_effect_is_not():
+    clear = R.judge(_table(shift_out=0.5, acc_drop=0.0))
+    out = clear.set_index(["setting", "arm", "key"])["outcome"]
+    assert out[("SGD (the README's code)", "linear", "lp_out_compact")] == "reproduced"
+    assert out[("SGD (the README's code)", "linear", "lp_in_compact")] == "not reproduced"
+    assert out[("SGD (the README's code)", "linear", "accuracy_same")] == "reproduced"
+    # the decay variants are compared with the SGD setting's control, seed by seed
+    assert out[("SGD, sqrt and square decay", "square", "lp_out_compact")] == "reproduced"
+    flat = R.judge(_table(shift_out=0.0, acc_drop=0.02)).set_index(["setting", "arm", "key"])["outcome"]
+    assert flat[("SGD (the README's code)", "linear", "lp_out_compact")] != "reproduced"
+    assert flat[("SGD (the README's code)", "linear", "accuracy_lower")] == "reproduced"
+    assert flat[("SGD (the README's code)", "linear", "accuracy_same")] == "contradicted"
+
+
+def test_too_few_seeds_are_not_run_and_unknown_settings_are_refused():
+    few = R.judge(_table(shift_out=0.5, acc_drop=0.0, n=1))
+    assert set(few["outcome"]) == {"not run"}
+    with pytest.raises(ValueError, match="setting must be one of"):
+        R.load("Adam")
+
+
+def test_networks_table_has_one_row_per_trained_network(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    res = lpx.run_experiment("lenet", "smoke", arms=["control", "linear"], seeds=[0, 1], n_train=60, n_test=40,
+                             epochs=1, batch_size=20, prune_fractions=(1.0,), n_calib=30, device="cpu",
+                             progress=False)
+    table = R.networks_table({"SGD (the README's code)": res})
+    assert len(table) == 4 and set(table["arm"]) == {"control", "linear"}
+    assert {"accuracy", "loss", "variance_lp_in", "variance_lp_out", "optimizer", "epochs", "n_train"} <= set(table)
+    assert np.isfinite(table["variance_lp_out"]).all()
+    checks = R.judge(table)
+    assert set(checks["key"]) == {"lp_out_compact", "lp_in_compact", "accuracy_lower", "accuracy_same"}
+    R.save(table, checks)
+    assert (tmp_path / "reference" / lpx.CHAPTER / "networks.parquet").exists()
+    assert len(R.readme_test(res)) == 2
+    assert "Not computed yet" in R.status_text({"SGD (the README's code)": None})
