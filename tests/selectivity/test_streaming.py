@@ -30,12 +30,16 @@ def _table(seed: int, dyadic: bool = True, sort_by_class: bool = False):
 
 
 def _feed(acc: SelectivityAccumulator, a, y, rng, max_batch: int = 80) -> SelectivityAccumulator:
+    """All rows in uneven batches (empty ones included), then the detector passes in other batches."""
+    batches = []
     i = 0
     while i < len(y):
-        b = int(rng.integers(0, max_batch))  # uneven batches, empty ones included
-        acc.update(a[i : i + b], y[i : i + b])
+        b = int(rng.integers(0, max_batch))
+        batches.append((a[i : i + b], y[i : i + b]))
         i += b
-    return acc
+    for batch in batches:
+        acc.update(*batch)
+    return acc.detector_pass(batches[::-1])
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -51,7 +55,7 @@ def test_streaming_equals_in_memory_exactly(seed, pooling):
     # the table really exercises what it should: a localist unit whose top cluster is larger than k
     t = acc.unit_table()
     assert t.loc[0, "top_class_selectivity"] == 1.0 and (y == y[0]).sum() > 0
-    assert np.isnan(t.loc[1, "ccmas"])
+    assert np.isnan(t.loc[1, "ccmas"]) and t.loc[1, "max_informedness":].isna().all()  # the dead unit
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -137,6 +141,7 @@ def test_bool_labels_and_a_nan_min_gap():
     y = np.arange(40) % 3 == 0
     a[:, 0] += np.where(y, 2.0, 0.0)  # an 'on' code for class True (1)
     acc = SelectivityAccumulator(k=5, device="cpu").update(a[:25], y[:25]).update(a[25:], y[25:])
+    acc.detector_pass([(a, y)])
     expected = unit_table(a, y.astype(np.int64), k=5)
     pd.testing.assert_frame_equal(unit_table(a, y, k=5), expected)
     pd.testing.assert_frame_equal(acc.unit_table(), expected, check_exact=False)

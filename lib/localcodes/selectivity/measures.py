@@ -9,7 +9,9 @@ The definitions (also on the book's Methods page):
 * precision@k: the most frequent class among the k most active examples and its share, ties at the k-th
   value shared out in proportion to the tied examples' classes;
 * CCMAS: (mu_c - mu_rest) / (mu_c + mu_rest) for the class with the highest mean; CCMAS_2 the same after
-  dropping that class. A zero denominator gives NaN (a dead unit).
+  dropping that class. A zero denominator gives NaN (a dead unit);
+* detector measures for the precision class (``max_informedness``, ``max_f1``, ``recall_at_precision_1``,
+  ``recall_at_precision_95``; Gale et al. 2020, defined in ``detectors``), NaN for a unit of constant activation.
 
 Everything is computed with torch on the device the activations live on (numpy input is used on the CPU),
 in float64, so results do not depend on the device's default precision.
@@ -25,6 +27,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .detectors import DETECTOR_COLUMNS, class_values, counts_at_or_above, detector_measures
+
 __all__ = [
     "ClassStats",
     "as_labels",
@@ -37,6 +41,7 @@ __all__ = [
     "ccmas_from_stats",
     "precision_from_counts",
     "top_class_of",
+    "dead_units",
     "assemble_unit_table",
     "unit_table",
 ]
@@ -240,8 +245,16 @@ def _unit_chunks(u: int, n: int, budget: int = 2**26):
         yield slice(start, min(u, start + step))
 
 
+def dead_units(stats: ClassStats) -> torch.Tensor:
+    """Units whose activation is the same for every example (U,) bool: the detector measures are NaN there."""
+    present = stats.counts[:, None] > 0
+    hi = torch.where(present, stats.maxs, -torch.inf).max(0).values
+    lo = torch.where(present, stats.mins, torch.inf).min(0).values
+    return hi == lo
+
+
 def unit_table(acts, labels, k: int = 100, pooling: str = "classes") -> pd.DataFrame:
-    """Selectivity of every unit: top-class selectivity, precision@k, CCMAS and CCMAS_2.
+    """Selectivity of every unit: top-class selectivity, precision@k, CCMAS, CCMAS_2 and the detector measures.
 
     Parameters
     ----------
@@ -252,7 +265,10 @@ def unit_table(acts, labels, k: int = 100, pooling: str = "classes") -> pd.DataF
         ``"images"`` (mu_rest = mean of all other examples, paper 001's code)
 
     Returns a DataFrame indexed by unit with columns ``top_class, top_class_selectivity, precision_class,
-    precision, ccmas_class, ccmas, ccmas2_class, ccmas2, ccmas_minmax``. Class columns hold original labels.
+    precision, ccmas_class, ccmas, ccmas2_class, ccmas2, ccmas_minmax`` and, for the precision class, the detector
+    measures of Gale et al. (2020) ``max_informedness, max_f1, recall_at_precision_1, recall_at_precision_95``
+    (see ``localcodes.selectivity.detectors``; NaN for a unit of constant activation). Class columns hold original
+    labels.
     """
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}; got {pooling!r}")
@@ -266,10 +282,15 @@ def unit_table(acts, labels, k: int = 100, pooling: str = "classes") -> pd.DataF
     cc = ccmas_from_stats(stats, pooling)
 
     top_idx, max_other = top_class_of(stats.maxs)
+    dead = dead_units(stats)
+    counts = stats.counts.to(torch.int64)
+    rows_by_class = torch.argsort(idx, stable=True)
+    starts = counts.cumsum(0) - counts
 
     tcs_count = torch.empty(u, dtype=torch.float64, device=a.device)
     prec_cls = torch.empty(u, dtype=torch.int64, device=a.device)
     prec = torch.empty(u, dtype=torch.float64, device=a.device)
+    det = {key: torch.empty(u, dtype=torch.float64, device=a.device) for key in DETECTOR_COLUMNS}
     for sl in _unit_chunks(u, n):
         block = a[:, sl]
         in_top = idx[:, None] == top_idx[None, sl]
@@ -280,8 +301,12 @@ def unit_table(acts, labels, k: int = 100, pooling: str = "classes") -> pd.DataF
         )
         tied = torch.zeros_like(greater).index_add_(0, idx, (block == kth[None, :]).to(torch.float64))
         prec_cls[sl], prec[sl] = precision_from_counts(greater, tied, k)
+        cvals = class_values(block, rows_by_class, starts, counts, prec_cls[sl])
+        hist = counts_at_or_above(cvals, block)
+        for key, v in detector_measures(cvals, hist, counts[prec_cls[sl]], n, dead[sl]).items():
+            det[key][sl] = v
     tcs = tcs_count / stats.counts[top_idx]
-    return assemble_unit_table(classes, top_idx, tcs, prec_cls, prec, cc)
+    return assemble_unit_table(classes, top_idx, tcs, prec_cls, prec, cc, det)
 
 
 def top_class_of(maxs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -293,8 +318,9 @@ def top_class_of(maxs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return top_idx, max_other
 
 
-def assemble_unit_table(classes, top_idx, tcs, prec_cls, prec, cc) -> pd.DataFrame:
-    """The unit table from the measures' tensors (class indices mapped to the original labels ``classes``)."""
+def assemble_unit_table(classes, top_idx, tcs, prec_cls, prec, cc, det=None) -> pd.DataFrame:
+    """The unit table from the measures' tensors (class indices mapped to the original labels ``classes``); the
+    detector columns come last, when ``det`` holds them."""
     def lab(i: torch.Tensor) -> np.ndarray:
         return classes[i].cpu().numpy().astype(np.int64)
 
@@ -309,6 +335,7 @@ def assemble_unit_table(classes, top_idx, tcs, prec_cls, prec, cc) -> pd.DataFra
             "ccmas2_class": lab(cc["ccmas2_idx"]),
             "ccmas2": cc["ccmas2"].cpu().numpy(),
             "ccmas_minmax": cc["ccmas_minmax"].cpu().numpy(),
+            **{key: det[key].cpu().numpy() for key in DETECTOR_COLUMNS if det is not None},
         }
     )
     table.index.name = "unit"

@@ -1,17 +1,20 @@
 """The streaming accumulator: ``unit_table`` and ``local_codes`` from row batches of a table too large for memory.
 
 One pass, all units at once; the state is per-class statistics plus what precision@k and top-class selectivity
-need, so results equal the in-memory measures (see ``SelectivityAccumulator``).
+need, so results equal the in-memory measures (see ``SelectivityAccumulator``). The detector measures need the
+precision class before they can look at the rows, so they take two more passes (``detector_pass``).
 """
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable, Iterable, Iterator
 
 import pandas as pd
 import torch
 
 from ..store import pick_device
+from .detectors import ClassValueCollector
 from .measures import (
     POOLINGS,
     ClassStats,
@@ -21,6 +24,7 @@ from .measures import (
     ccmas_from_stats,
     check_min_gap,
     class_stats,
+    dead_units,
     local_codes_from_stats,
     precision_from_counts,
     top_class_of,
@@ -37,12 +41,18 @@ class SelectivityAccumulator:
     each unit's running k-th largest value with their labels plus per-class counts of the examples tied at it;
     for top-class selectivity the current top class's examples that lie above every other class (its "top
     cluster", never larger than that class). Results equal the in-memory functions: classes, counts, precision,
-    top-class selectivity and local codes exactly; CCMAS up to float64 rounding of the class sums, which are
-    added up in batch order.
+    top-class selectivity, local codes and the detector measures exactly; CCMAS up to float64 rounding of the
+    class sums, which are added up in batch order.
+
+    The detector measures (``max_informedness``, ``max_f1``, ``recall_at_precision_1``, ``recall_at_precision_95``)
+    are computed for each unit's precision class, which is only known once every row has been seen; they need the
+    rows twice more, through ``detector_pass``. Until it has run, ``unit_table`` leaves those four columns out
+    rather than give numbers that are not exact.
 
     >>> acc = SelectivityAccumulator(k=100)
     >>> for a, y in batches:                       # doctest: +SKIP
     ...     acc.update(a, y)
+    >>> acc.detector_pass(batches)                 # doctest: +SKIP  (batches re-iterable: read twice more)
     >>> table, codes = acc.unit_table(), acc.local_codes()   # doctest: +SKIP
     """
 
@@ -56,6 +66,7 @@ class SelectivityAccumulator:
         self.n = 0
         self.n_units: int | None = None
         self.classes = torch.empty(0, dtype=torch.int64, device=self.device)
+        self.detectors: dict[str, torch.Tensor] | None = None  # set by detector_pass, cleared by update
 
     # state tensors are created on the first batch, when the number of units is known
     def _init_state(self, u: int) -> None:
@@ -132,6 +143,7 @@ class SelectivityAccumulator:
         if a.shape[0] == 0:
             return self
         self._add_classes(classes)
+        self.detectors = None  # computed for other rows
         self.n += a.shape[0]
         self.counts += s.counts
         self.sums += s.sums
@@ -211,17 +223,64 @@ class SelectivityAccumulator:
         if k is not None and k > self.n:
             raise ValueError(f"k must be between 1 and the number of examples ({self.n}); got k={k}")
 
+    def _precision(self) -> tuple[torch.Tensor, torch.Tensor]:
+        greater = torch.zeros_like(self.tied).scatter_add_(0, self.above_idx.clamp(min=0),
+                                                            (self.above_idx >= 0).to(torch.float64))
+        return precision_from_counts(greater, self.tied, self.k)
+
+    def _batch(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """A detector-pass batch on the device with its class indices; labels the first pass never saw are refused."""
+        acts, labels = batch
+        a = as_tensor(acts, self.device)
+        y = as_labels(labels, self.device)
+        if a.ndim != 2 or a.shape[1] != self.n_units or y.shape != (a.shape[0],):
+            raise ValueError(f"a detector-pass batch must be (rows, {self.n_units}) with one label per row; got "
+                             f"acts {tuple(a.shape)}, labels {tuple(y.shape)}")
+        if y.dtype.is_floating_point and not torch.equal(y, y.round()):
+            raise ValueError("labels must be integers (class ids)")
+        y = y.to(torch.int64)
+        idx = torch.searchsorted(self.classes, y).clamp(max=self.classes.numel() - 1)
+        if not torch.equal(self.classes[idx], y):
+            raise ValueError("the detector pass saw labels the first pass did not; every pass must go over the same "
+                             "rows")
+        return a, idx
+
+    def detector_pass(self, batches: Iterable | Callable[[], Iterable]) -> SelectivityAccumulator:
+        """Compute the detector measures exactly with two more passes over the same rows, after ``update``.
+
+        ``batches`` yields (acts, labels) pairs like ``update`` took (any batching and order, but the same rows)
+        and is iterated twice: pass a re-iterable (a list, a ``DataLoader``) or a function returning a fresh
+        iterator each time; a one-shot iterator is refused. The first pass gathers each unit's activations of its
+        precision class, the second counts every row against them. A pass that sees other rows (counts per class,
+        or the precision class's minimum and maximum, differ) raises ``ValueError``. Memory: the class-c values,
+        U x the largest class size. Returns ``self``; ``unit_table`` then includes the four detector columns.
+        """
+        self._check_ready(self.k)
+        make = batches if callable(batches) else (lambda: batches)
+        if isinstance(batches, Iterator):
+            raise ValueError("batches must be re-iterable (a list, a DataLoader) or a function returning a fresh "
+                             "iterator: the detector pass reads the rows twice")
+        prec_cls, _ = self._precision()
+        collector = ClassValueCollector(prec_cls, self.counts)
+        for batch in make():
+            collector.collect(*self._batch(batch))
+        pick = prec_cls[None, :]
+        collector.end_collect(self.mins.gather(0, pick).squeeze(0), self.maxs.gather(0, pick).squeeze(0))
+        for batch in make():
+            collector.count(*self._batch(batch))
+        self.detectors = collector.result(dead_units(self.stats()))
+        return self
+
     def unit_table(self) -> pd.DataFrame:
-        """The same table as ``unit_table(all rows, all labels, k, pooling)``."""
+        """The same table as ``unit_table(all rows, all labels, k, pooling)``; the four detector columns only after
+        ``detector_pass`` (they need two more passes over the rows)."""
         self._check_ready(self.k)
         stats = self.stats()
         cc = ccmas_from_stats(stats, self.pooling)
         top_idx, _ = top_class_of(self.maxs)
         tcs = (self.run > -torch.inf).sum(0).to(torch.float64) / self.counts[top_idx]
-        greater = torch.zeros_like(self.tied).scatter_add_(0, self.above_idx.clamp(min=0),
-                                                            (self.above_idx >= 0).to(torch.float64))
-        prec_cls, prec = precision_from_counts(greater, self.tied, self.k)
-        return assemble_unit_table(self.classes, top_idx, tcs, prec_cls, prec, cc)
+        prec_cls, prec = self._precision()
+        return assemble_unit_table(self.classes, top_idx, tcs, prec_cls, prec, cc, self.detectors)
 
     def local_codes(self, min_gap: float = 0.0) -> pd.DataFrame:
         """The same local codes as ``local_codes(all rows, all labels, min_gap)``."""

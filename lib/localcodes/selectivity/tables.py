@@ -1,5 +1,6 @@
 """HDF5 activation tables: record the activations of named layers (correctly classified images only), read a
-table's metadata and units, and measure every unit of a table in one streaming pass.
+table's metadata and units, and measure every unit of a table in one streaming pass (and two more for the
+detector measures).
 
 An HDF5 activation table holds ``acts/<layer>`` (rows = kept images, float32, chunked as tall blocks of a few
 units so that a block of units over all images, or a band of rows over all units, is read in few chunks),
@@ -326,11 +327,14 @@ def measure_table(
     batch_rows: int | None = None,
     progress: bool = True,
 ) -> dict[str, tuple]:
-    """Unit tables and local codes of every (or the named) layer of an HDF5 table, in one streaming pass.
+    """Unit tables and local codes of every (or the named) layer of an HDF5 table, streaming.
 
-    Returns {layer: (unit_table DataFrame, local_codes DataFrame)}. Rows are read in bands of ``batch_rows``
-    (default: one chunk band) over all units of the chosen layers, so memory stays at a band plus the
-    accumulators' state whatever the table's size.
+    Returns {layer: (unit_table DataFrame, local_codes DataFrame)}, the same as ``unit_table`` and ``local_codes``
+    on the whole table in memory, detector measures included. Rows are read in bands of ``batch_rows`` (default:
+    one chunk band) over all units of the chosen layers, so memory stays at a band plus the accumulators' state
+    whatever the table's size. The detector measures need each unit's precision class first, so each layer is
+    read twice more (``SelectivityAccumulator.detector_pass``), keeping its units' precision-class activations
+    (units x the largest class) in memory.
     """
     meta = read_table(path)
     available = [name for name in meta["layers"] if name in meta["units"]]
@@ -360,6 +364,15 @@ def measure_table(
             y = labels_ds[i : i + step]
             for name in layers:
                 accs[name].update(f["acts"][name][i : i + step], y)
+
+        def bands(name: str):
+            def read():
+                for i in tqdm(range(0, n, step), desc=f"detector passes {name}", disable=not progress, leave=False):
+                    yield f["acts"][name][i : i + step], labels_ds[i : i + step]
+            return read
+
+        for name in layers:
+            accs[name].detector_pass(bands(name))
     return {name: (acc.unit_table(), acc.local_codes()) for name, acc in accs.items()}
 
 
