@@ -27,6 +27,30 @@ def test_layer_summaries_by_hand():
     assert agree.loc["L", "TCS class = CCMAS class"] == 100 * np.mean(t["top_class"] == t["ccmas_class"])
 
 
+def test_detector_means_over_live_units_and_high_precision_units():
+    y = np.repeat([0, 1], 4)
+    # unit 0: class 0 at 3, class 1 at 0 -> every detector measure 1, precision@4 1
+    # unit 1: dead (constant 2) -> NaN, counted apart
+    # unit 2: class 1 at 1 except one class-0 example at 1 too; k=4 takes the five tied examples' expected shares
+    #   (4 x 4/5 = 3.2 of class 1): precision .8, class 1. Thresholds (TP, FP): 1 (4, 1), 0 (4, 4):
+    #   informedness 1 - 1/4 = .75, F1 8/9, precision 4/5 -> recall at precision 1 and .95 both 0
+    a = np.zeros((8, 3))
+    a[:4, 0] = 3
+    a[:, 1] = 2
+    a[4:, 2] = 1
+    a[0, 2] = 1
+    t = unit_table(a, y, k=4)
+    got = S.detector_means({"L": t}).loc["L"]
+    assert got["units"] == 3 and got["dead units"] == 1
+    assert got["max_informedness"] == pytest.approx((1 + 0.75) / 2)
+    assert got["max_f1"] == pytest.approx((1 + 8 / 9) / 2)
+    assert got["recall_at_precision_95"] == pytest.approx(0.5)
+    assert got["precision"] == pytest.approx((1 + 0.8) / 2)
+    assert got["units with precision > 0.75"] == 2
+    got9 = S.detector_means({"L": t}, precision_above=0.9).loc["L"]
+    assert got9["units with precision > 0.9"] == 1 and got9["max_f1 (precision > 0.9)"] == 1.0
+
+
 def test_exponential_and_normal_fits_tell_them_apart():
     rng = np.random.default_rng(0)
     expo = fit_exponential_vs_normal(rng.exponential(2.0, 4000))

@@ -9,11 +9,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .detectors import DETECTOR_COLUMNS
+
 __all__ = [
     "layer_means",
     "threshold_shares",
     "extreme_units",
     "class_agreement",
+    "detector_means",
     "fit_exponential_vs_normal",
     "PAPER001_TABLE1",
     "PAPER001_TABLE_A2",
@@ -126,6 +129,21 @@ def class_agreement(tables: dict[str, pd.DataFrame], n_classes: int | None = Non
         }
         if n_classes:
             rows[layer]["chance"] = 100 / n_classes
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("layer")
+
+
+def detector_means(tables: dict[str, pd.DataFrame], precision_above: float = 0.75) -> pd.DataFrame:
+    """Per layer: the mean precision and detector measures (fractions, as in the unit table) over live units, and
+    over the units whose precision exceeds ``precision_above`` (Zhou et al.'s "object detectors" at 0.75), with
+    how many units each mean is over. Dead units (constant activation: NaN detector measures) are counted apart."""
+    cols = ["precision", *DETECTOR_COLUMNS]
+    rows = {}
+    for layer, t in tables.items():
+        live = t[t["max_informedness"].notna()]
+        hi = live[live["precision"] > precision_above]
+        rows[layer] = {"units": len(t), "dead units": len(t) - len(live), **live[cols].mean().to_dict(),
+                       f"units with precision > {precision_above:g}": len(hi),
+                       **{f"{c} (precision > {precision_above:g})": hi[c].mean() for c in cols}}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("layer")
 
 
