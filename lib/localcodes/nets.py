@@ -6,10 +6,13 @@ machines. ``ALEXNET_LAYERS`` maps the layer names of paper 001 (Caffe blobs) to 
 place, so its ``conv5``, ``fc6`` and ``fc7`` blobs are post-ReLU, which here are the outputs of the ReLU modules;
 ``fc8`` is the last linear layer (pre-softmax) and ``prob`` = softmax(fc8) is computed by the recorder.
 
-Without ImageNet and pretrained weights (no network here), ``trained_alexnet(scale)`` trains the same architecture
-(narrower, on smaller grey images) on the best offline image data (``data.load_digits``: MNIST-format IDX files,
-on this machine Debian's Fashion-MNIST), caches it under ``results/<scale>/alexnet`` and reuses it;
-``image_data(scale, split)`` gives exactly the images it was trained and evaluated on, preprocessed the same way.
+Without ImageNet and pretrained weights (no network here), ``trained_alexnet(scale, dataset=...)`` trains the same
+architecture (narrower, on smaller images) on offline image data and caches it under ``results/<scale>/alexnet``
+(``dataset="fashion-mnist"``, the default: ``data.load_digits``, MNIST-format IDX files, on this machine Debian's
+Fashion-MNIST, grey) or ``results/<scale>/alexnet_fractals`` (``dataset="fractals"``: ``data.fractal_images``,
+formula-driven fractal categories in colour, 100 classes at ``book`` scale and 1,000 at ``paper`` scale, the
+many-class regime paper 001's measures need); ``image_data(scale, split, dataset)`` gives exactly the images it
+was trained and evaluated on, preprocessed the same way.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import data, store
+from .fractals import FRACTAL_VERSION
 from .store import progress_bar as tqdm
 
 __all__ = [
@@ -41,6 +45,9 @@ __all__ = [
     "image_data",
     "trained_alexnet",
     "FASHION_CLASSES",
+    "DATASETS",
+    "FRACTAL_PRESETS",
+    "training_preset",
 ]
 
 # paper 001's layer names → torchvision module names (post-ReLU outputs for the hidden layers, as Caffe's blobs)
@@ -183,9 +190,36 @@ TRAINED_PRESETS: dict[str, dict] = {
 }
 
 
+# The fractal categories (``data.fractal_images``, colour): n_classes categories, images per class for training and
+# for testing (further, disjoint instances), generated at image_size px and resized to input_size (bilinear; the
+# book scale's 64 -> 96 px learns far faster than 64 px with pool5 at 1 x 1); the rest as TRAINED_PRESETS. Paper
+# 001 had 1,000 classes and about 720 correctly classified images per class: the paper scale, meant for a GPU.
+FRACTAL_PRESETS: dict[str, dict] = {
+    "smoke": {"n_classes": 10, "n_train_per_class": 60, "n_test_per_class": 20, "image_size": 32, "input_size": 64,
+              "width": 0.125, "epochs": 4, "batch_size": 50, "lr": 2e-3, "seed": 0},
+    "book": {"n_classes": 100, "n_train_per_class": 300, "n_test_per_class": 50, "image_size": 64,
+             "input_size": 96, "width": 0.25, "epochs": 3, "batch_size": 128, "lr": 1e-3, "seed": 0},
+    "paper": {"n_classes": 1000, "n_train_per_class": 700, "n_test_per_class": 50, "image_size": 64,
+              "input_size": 224, "width": 1.0, "epochs": 30, "batch_size": 256, "lr": 3e-4, "seed": 0},
+}
+# the offline training data: Fashion-MNIST (the default of trained_alexnet, which other chapters read) or fractals
+DATASETS = ("fashion-mnist", "fractals")
+
+
+def training_preset(scale: str, dataset: str = "fashion-mnist") -> dict:
+    """The settings the trained AlexNet of ``scale`` and ``dataset`` is made with (a copy)."""
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {DATASETS}; got {dataset!r}")
+    presets = TRAINED_PRESETS if dataset == "fashion-mnist" else FRACTAL_PRESETS
+    if scale not in presets:
+        raise ValueError(f"scale must be one of {tuple(presets)}; got {scale!r}")
+    return dict(presets[scale])
+
+
 @dataclass
 class ImageData:
-    """Images kept as uint8 (n, h, w) and preprocessed per batch (resize to ``input_size``, standardise).
+    """Images kept as uint8 (n, h, w) grey or (n, 3, h, w) colour and preprocessed per batch (resize to
+    ``input_size``, standardise with one mean and std for all channels).
 
     ``ids`` are the images' indices in the source split (the "file ids" of an activation table).
     """
@@ -204,9 +238,17 @@ class ImageData:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
+    @property
+    def channels(self) -> int:
+        """1 for grey images, 3 for colour."""
+        return 1 if self.raw.dim() == 3 else int(self.raw.shape[1])
+
     def preprocess(self, raw: torch.Tensor) -> torch.Tensor:
-        """uint8 (b, h, w) → float32 (b, 1, input_size, input_size), bilinear resize then standardise."""
-        x = raw.to(torch.float32).div_(255.0).unsqueeze(1)
+        """uint8 (b, h, w) or (b, c, h, w) → float32 (b, c, input_size, input_size), bilinear resize then
+        standardise."""
+        x = raw.to(torch.float32).div_(255.0)
+        if x.dim() == 3:
+            x = x.unsqueeze(1)
         if x.shape[-1] != self.input_size or x.shape[-2] != self.input_size:
             x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
         return (x - self.mean) / self.std
@@ -229,21 +271,20 @@ class ImageData:
                          self.name, self.source, self.split, list(self.class_names))
 
 
-def _check_scale(scale: str) -> dict:
-    if scale not in TRAINED_PRESETS:
-        raise ValueError(f"scale must be one of {tuple(TRAINED_PRESETS)}; got {scale!r}")
-    return TRAINED_PRESETS[scale]
+def image_data(scale: str, split: str = "train", dataset: str = "fashion-mnist") -> ImageData:
+    """The images the trained AlexNet of ``scale`` and ``dataset`` was trained (``train``) or evaluated (``test``)
+    on.
 
-
-def image_data(scale: str, split: str = "train") -> ImageData:
-    """The images the scale's trained AlexNet was trained (``train``) or evaluated (``test``) on.
-
-    A balanced, seeded subset of ``data.load_digits(split)`` at small scales; the preprocessing (resize to the
-    preset's input size, standardise with the training images' pixel mean and std) is the network's own.
+    Fashion-MNIST: a balanced, seeded subset of ``data.load_digits(split)`` at small scales. Fractals: the preset's
+    categories, instances ``0 .. n_train_per_class - 1`` for training and the next ``n_test_per_class`` for
+    testing, in colour. The preprocessing (resize to the preset's input size, standardise with the training
+    images' pixel mean and std) is the network's own.
     """
-    preset = _check_scale(scale)
+    preset = training_preset(scale, dataset)
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
+    if dataset == "fractals":
+        return _fractal_data(preset, split)
     digits = _load(split)
     n_classes = digits.n_classes
     want = preset["n_train" if split == "train" else "n_test"]
@@ -264,6 +305,38 @@ def image_data(scale: str, split: str = "train") -> ImageData:
         split=split,
         class_names=list(names),
     )
+
+
+def _fractal_data(preset: dict, split: str) -> ImageData:
+    n_train, n_test = preset["n_train_per_class"], preset["n_test_per_class"]
+    first, per_class = (0, n_train) if split == "train" else (n_train, n_test)
+    raw, labels = _fractals(preset["n_classes"], per_class, preset["image_size"], preset["seed"], first)
+    mean, std = _uint8_stats(_fractals(preset["n_classes"], n_train, preset["image_size"], preset["seed"], 0)[0])
+    n = len(labels)
+    # an image's id is its place in the class-major order of all instances, train then test: unique across splits
+    ids = np.arange(n) % per_class + first + labels * (n_train + n_test)
+    source = (f"data.fractal_images: {preset['n_classes']} formula-driven fractal categories (seed "
+              f"{preset['seed']}), {per_class} instances each (from instance {first}), {preset['image_size']} px, "
+              "colour, generated here")
+    return ImageData(
+        raw=torch.from_numpy(raw), labels=torch.from_numpy(labels), ids=torch.from_numpy(ids.astype(np.int64)),
+        input_size=preset["input_size"], mean=mean, std=std, name="fractal categories", source=source,
+        split=split, class_names=[f"fractal {c}" for c in range(preset["n_classes"])],
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _fractals(n_classes: int, per_class: int, size: int, seed: int, first: int) -> tuple[np.ndarray, np.ndarray]:
+    """``data.fractal_images`` once per process (large requests are also cached on disk by fractal_images)."""
+    return data.fractal_images(n_classes, per_class, size, seed, colour=True, first_instance=first, progress=False)
+
+
+def _uint8_stats(raw: np.ndarray) -> tuple[float, float]:
+    """Mean and std of uint8 pixels scaled to [0, 1], from their histogram (no float copy of the images)."""
+    counts = np.bincount(raw.ravel(), minlength=256).astype(np.float64)
+    values = np.arange(256) / 255.0
+    mean = float((counts * values).sum() / counts.sum())
+    return mean, float(np.sqrt((counts * (values - mean) ** 2).sum() / counts.sum()))
 
 
 @functools.lru_cache(maxsize=2)
@@ -305,34 +378,43 @@ def _evaluate(model: nn.Module, images: ImageData, device: torch.device, batch_s
     return correct / max(len(images), 1)
 
 
-def trained_alexnet(scale: str = "book", device=None, retrain: bool = False) -> tuple[nn.Module, dict]:
-    """The AlexNet-architecture network trained here on ``image_data(scale, "train")``, in eval mode.
+def trained_alexnet(scale: str = "book", device=None, retrain: bool = False,
+                    dataset: str = "fashion-mnist") -> tuple[nn.Module, dict]:
+    """The AlexNet-architecture network trained here on ``image_data(scale, "train", dataset)``, in eval mode.
 
-    Trained once per scale and cached (``results/<scale>/alexnet/model.pt`` + ``info.json``, written
-    atomically); later calls, from any chapter, load the cache. Returns the model on ``device`` and an info dict
-    (data set name/source, input size, width, classes, train/test accuracy, train time, provenance).
+    Trained once per scale and dataset and cached (``results/<scale>/alexnet`` for Fashion-MNIST,
+    ``results/<scale>/alexnet_fractals`` for the fractal categories: ``model.pt`` + ``info.json``, written
+    atomically, reused only when ``info["key"]``, the ``store.key`` of every training setting, matches); later
+    calls, from any chapter, load the cache. Returns the model on ``device`` and an info dict (data set
+    name/source, input size, channels, width, classes, train/test accuracy, train time, provenance).
     """
-    preset = _check_scale(scale)
+    preset = training_preset(scale, dataset)
     dev = store.pick_device(None if device is None else str(device))
-    folder = store.results_dir(scale, "alexnet")
+    folder = store.results_dir(scale, "alexnet" if dataset == "fashion-mnist" else "alexnet_fractals")
     model_path, info_path = folder / "model.pt", folder / "info.json"
-    train = image_data(scale, "train")
-    n_classes = len(train.class_names)
+    train = image_data(scale, "train", dataset)
+    n_classes, channels = len(train.class_names), train.channels
+    settings = {"dataset": dataset, "name": train.name, "preset": preset, "channels": channels,
+                "fractals": FRACTAL_VERSION if dataset == "fractals" else None}
+    key = store.key(settings)
     pool = pool5_size(preset["input_size"])
-    model = AlexNet(num_classes=n_classes, in_channels=1, width=preset["width"], pool_size=pool)
+    model = AlexNet(num_classes=n_classes, in_channels=channels, width=preset["width"], pool_size=pool)
     if model_path.exists() and info_path.exists() and not retrain:
         info = json.loads(info_path.read_text())
-        if info.get("preset") == preset and info.get("dataset") == train.name:
+        # caches from before the key: the Fashion-MNIST net was identified by its preset and data set name
+        legacy = "key" not in info and dataset == "fashion-mnist" and info.get("preset") == preset \
+            and info.get("dataset") == train.name
+        if info.get("key") == key or legacy:
             load_weights(model, model_path)
             return model.to(dev).eval(), info
 
     torch.manual_seed(preset["seed"])
-    model = AlexNet(num_classes=n_classes, in_channels=1, width=preset["width"], pool_size=pool).to(dev)
+    model = AlexNet(num_classes=n_classes, in_channels=channels, width=preset["width"], pool_size=pool).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=preset["lr"])
     gen = torch.Generator().manual_seed(preset["seed"])
     start = time.perf_counter()
     steps = preset["epochs"] * -(-len(train) // preset["batch_size"])
-    with tqdm(total=steps, desc=f"training AlexNet ({scale})", leave=False) as bar:
+    with tqdm(total=steps, desc=f"training AlexNet ({scale}, {dataset})", leave=False) as bar:
         for _ in range(preset["epochs"]):
             model.train()
             order = torch.randperm(len(train), generator=gen)
@@ -347,12 +429,12 @@ def trained_alexnet(scale: str = "book", device=None, retrain: bool = False) -> 
                 bar.set_postfix(loss=f"{loss.item():.3f}")
     train_time = time.perf_counter() - start
     model.eval()
-    test = image_data(scale, "test")
+    test = image_data(scale, "test", dataset)
     info = {
         "dataset": train.name,
         "source": train.source,
         "input_size": preset["input_size"],
-        "in_channels": 1,
+        "in_channels": channels,
         "width": preset["width"],
         "pool_size": pool,
         "classes": train.class_names,
@@ -362,6 +444,7 @@ def trained_alexnet(scale: str = "book", device=None, retrain: bool = False) -> 
         "test_accuracy": _evaluate(model, test, dev),
         "train_time_s": round(train_time, 2),
         "preset": preset,
+        "key": key,
         "provenance": store.provenance(device=dev, scale=scale),
     }
     with store.atomic_path(model_path) as tmp:
