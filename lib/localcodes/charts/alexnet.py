@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["layer_measures", "ccmas_vs_ccmas2", "fit_densities"]
+__all__ = ["layer_measures", "ccmas_vs_ccmas2", "fit_densities", "class_counts"]
 
 
 def layer_measures(long: pd.DataFrame, paper_means: pd.DataFrame, layers, measures: list[str]) -> alt.LayerChart:
@@ -66,3 +66,23 @@ def fit_densities(panels: list[tuple[np.ndarray, pd.DataFrame, str]]) -> alt.HCo
     """Side by side, for each (values, fits, title): the values' density histogram with the exponential and normal
     fits (``selectivity.fit_exponential_vs_normal``) drawn over it."""
     return alt.hconcat(*(_density(v, fit, title) for v, fit, title in panels))
+
+
+def class_counts(means: pd.DataFrame, paper: pd.DataFrame, measures: dict[str, str]) -> alt.LayerChart:
+    """Layer means of a measure (chosen in a dropdown) against the number of classes, log scale: one line per
+    series (``means``: series, n_classes, measure, mean — our layers and synthetic populations), paper 001's layer
+    means as red points (``paper``: series, n_classes, measure, mean). ``measures`` maps a column to its label."""
+    labels = list(measures.values())
+    pick = alt.param(name="measure", value=labels[0], bind=alt.binding_select(options=labels, name="measure "))
+    ours = means.assign(measure=means["measure"].map(measures))
+    theirs = paper.assign(measure=paper["measure"].map(measures))
+    x = alt.X("n_classes:Q", scale=alt.Scale(type="log"), title="number of classes")
+    y = alt.Y("mean:Q", title="layer mean")
+    lines = alt.Chart(ours).mark_line(point=True).encode(
+        x=x, y=y, color=alt.Color("series:N", title=None),
+        strokeDash=alt.condition("indexof(datum.series, 'synthetic') >= 0", alt.value([4, 3]), alt.value([1, 0])),
+        tooltip=["series:N", "n_classes:Q", alt.Tooltip("mean:Q", format=".4f")])
+    dots = alt.Chart(theirs).mark_point(color="red", size=90, filled=True, shape="diamond").encode(
+        x=x, y=y, tooltip=["series:N", "n_classes:Q", alt.Tooltip("mean:Q", title="paper 001", format=".4f")])
+    return (alt.layer(lines, dots).transform_filter("datum.measure == measure").add_params(pick)
+            .properties(width=440, height=280, title="Selectivity against the number of classes (paper 001: red)"))
