@@ -88,3 +88,38 @@ def test_trained_alexnet_trains_once_and_is_reused(tmp_path, monkeypatch):
     assert info2["train_time_s"] == info["train_time_s"]  # loaded from the cache, not retrained
     for k, v in model.state_dict().items():
         torch.testing.assert_close(again.state_dict()[k], v)
+
+
+TINY_FRACTALS = {"n_classes": 4, "n_train_per_class": 12, "n_test_per_class": 5, "image_size": 16, "input_size": 64,
+                 "width": 0.125, "epochs": 1, "batch_size": 16, "lr": 2e-3, "seed": 0}
+
+
+def test_fractal_image_data_is_colour_with_disjoint_splits(monkeypatch):
+    monkeypatch.setitem(nets.FRACTAL_PRESETS, "smoke", TINY_FRACTALS)
+    train = nets.image_data("smoke", "train", "fractals")
+    test = nets.image_data("smoke", "test", "fractals")
+    assert train.raw.shape == (48, 3, 16, 16) and train.raw.dtype == torch.uint8 and train.channels == 3
+    assert torch.bincount(train.labels).tolist() == [12] * 4 and len(test) == 20
+    assert not set(train.ids.tolist()) & set(test.ids.tolist())  # further instances, never the training ones
+    assert (train.mean, train.std) == (test.mean, test.std) and 0 < train.mean < 1
+    x, _, _ = next(train.batches(8))
+    assert x.shape == (8, 3, 64, 64) and x.dtype == torch.float32
+    assert train.class_names == [f"fractal {c}" for c in range(4)] and train.name == "fractal categories"
+    with pytest.raises(ValueError, match="dataset"):
+        nets.image_data("smoke", "train", "imagenet")
+    assert nets.training_preset("book", "fractals")["n_classes"] >= 100
+    assert nets.training_preset("paper", "fractals")["n_classes"] == 1000
+
+
+def test_trained_alexnet_on_fractals_is_cached_by_its_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    monkeypatch.setitem(nets.FRACTAL_PRESETS, "smoke", TINY_FRACTALS)
+    model, info = nets.trained_alexnet("smoke", device="cpu", dataset="fractals")
+    assert info["in_channels"] == 3 and len(info["classes"]) == 4 and info["key"]
+    assert model.features[0].in_channels == 3 and model.classifier[-1].out_features == 4
+    assert (tmp_path / "smoke" / "alexnet_fractals" / "model.pt").exists()
+    _, again = nets.trained_alexnet("smoke", device="cpu", dataset="fractals")
+    assert again["train_time_s"] == info["train_time_s"]  # reused
+    monkeypatch.setitem(nets.FRACTAL_PRESETS, "smoke", {**TINY_FRACTALS, "lr": 1e-3})
+    _, other = nets.trained_alexnet("smoke", device="cpu", dataset="fractals")
+    assert other["key"] != info["key"]  # another setting: trained again

@@ -22,3 +22,13 @@ def test_alexnet_charts_build_valid_specs():
         spec = chart.to_dict()  # validates against the vega-lite schema
         assert spec.get("params") or spec.get("hconcat")
     assert [p["name"] for p in charts[0].to_dict()["params"]] == ["measure"]
+
+
+def test_class_count_chart_builds_a_valid_spec():
+    means = pd.DataFrame({"series": ["fc6", "fc6", "random units (synthetic)"], "n_classes": [10, 100, 10],
+                          "measure": ["precision", "precision", "ccmas"], "mean": [0.5, 0.2, 0.7]})
+    paper = pd.DataFrame({"series": ["fc6"], "n_classes": [1000], "measure": ["precision"], "mean": [0.121]})
+    chart = ax_charts.class_counts(means, paper, {"precision": "precision@100", "ccmas": "CCMAS"})
+    spec = chart.to_dict()  # validates against the vega-lite schema
+    assert [p["name"] for p in spec["params"]] == ["measure"]
+    assert spec["params"][0]["bind"]["options"] == ["precision@100", "CCMAS"]

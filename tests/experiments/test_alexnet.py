@@ -93,3 +93,95 @@ def test_paper_scale_means_only_when_stored(tmp_path, monkeypatch):
                         pd.concat({"fc6": t}, names=["layer", "unit"]))
     name, means = X.paper_scale_means()
     assert name == "units_abc_k100.parquet" and means.loc["fc6", "ccmas"] == pytest.approx(0.6)
+
+
+# --- paper 001's regime: reported numbers, the dead-unit rule, class counts, checks ----------------------------
+
+def test_reported_tables_have_the_papers_shape():
+    from localcodes.experiments.paper001 import reported as R
+
+    assert R.TABLE_A1.shape == (17, 8) and set(R.TABLE_A1["criterion"]) == {
+        "top CCMAS", "top precision", "top class selectivity", "example"}
+    assert R.table_a1().loc[3, "name"] == "fc6.582"
+    rep = R.reported()
+    sizes = rep.groupby("source").size()
+    assert sizes["Table 1"] == 30 and sizes["Table A2"] == 25 and sizes["Table A1"] == 17 * 5
+    assert list(R.UNITS.index) == ["conv5", "fc6", "fc7", "fc8", "prob"] and R.UNITS["analysed"].sum() == 7075
+    a2 = rep[(rep["source"] == "Table A2") & (rep["quantity"] == "mean top_class_selectivity")]
+    assert a2.set_index("layer").loc["fc6", "value"] == pytest.approx(0.19)
+    assert rep["value"].notna().all() and {"source", "quantity", "layer", "value", "unit"} == set(rep.columns)
+
+
+def test_dead_rule_and_layer_summary():
+    t = pd.DataFrame({"top_class": [0, 1, 0], "top_class_selectivity": [0.5, 0.0, 0.1], "precision_class": [0, 1, 0],
+                      "precision": [0.8, 0.5, 0.4], "ccmas_class": [0, 1, 1], "ccmas": [0.9, np.nan, 0.3],
+                      "ccmas2_class": [1, 0, 0], "ccmas2": [0.2, np.nan, 0.1], "ccmas_minmax": [0.9, np.nan, 0.3]},
+                     index=pd.Index([0, 1, 2], name="unit"))
+    d = X._dead_rule(t, np.array([False, True, False]))
+    assert d.loc[1, ["top_class_selectivity", "precision", "ccmas"]].isna().all() and d.loc[1, "top_class"] == 1
+    labels = np.array([0, 0, 0, 1])  # the largest class holds 3 of 4 images: a dead unit's tied precision is 75%
+    s = X.layer_summary({"fc6": d}, labels, ["fc6"]).loc["fc6"]
+    assert (s["units"], s["dead units"], s["live units"]) == (3, 1, 2)
+    assert s["TCS % (live)"] == pytest.approx(30.0) and s["TCS % (all)"] == pytest.approx(20.0)
+    assert s["precision % (live)"] == pytest.approx(60.0) and s["precision % (all)"] == pytest.approx(65.0)
+    assert s["CCMAS (live)"] == pytest.approx(0.6) and s["CCMAS (all)"] == pytest.approx(0.4)
+    assert s["paper 001: units analysed"] == "2,738 of 4,096"
+    assert X.table_1({"fc6": d}, ["fc6"]).loc["fc6", ("precision > 50%", "ours")] == pytest.approx(50.0)
+
+
+def test_class_subsampling_on_synthetic_units():
+    from localcodes.experiments.paper001 import classes as K
+
+    frame = K.synthetic_by_class_count([10, 30, 100], n_units=60, n_per_class=100, seed=1)
+    means = K.class_count_means(frame).set_index(["layer", "n_classes", "measure"])["mean"]
+    for n in (10, 30, 100):  # a grandmother unit keeps top-class selectivity 1 at every number of classes
+        assert means[("grandmother unit (synthetic)", n, "top_class_selectivity")] == 1.0
+        assert means[("grandmother unit (synthetic)", n, "precision")] == 1.0
+    tcs = [means[("random units (synthetic)", n, "top_class_selectivity")] for n in (10, 30, 100)]
+    prec = [means[("random units (synthetic)", n, "precision")] for n in (10, 30, 100)]
+    assert tcs[0] > tcs[1] > tcs[2] and prec[0] > prec[2]  # more classes: lower TCS and precision
+    # draws: several subsets below the full set, one at it; a unit constant on a subset is dead there (NaN)
+    acts = np.column_stack([np.repeat([1.0, 0, 0, 0, 0], 20), np.arange(100.0)])
+    y = np.repeat(np.arange(5), 20)
+    f = K.by_class_count(acts, y, [3, 5], draws=4, k=10, seed=0)
+    assert f.groupby("n_classes")["draw"].nunique().to_dict() == {3: 4, 5: 1}
+    unit0 = f[f["unit"] == 0]
+    assert unit0[unit0["n_classes"] == 5]["top_class_selectivity"].eq(1.0).all()
+    # unit 0 is on for class 0 only: dead (every measure NaN) in a subset without class 0, local with it
+    live = unit0["ccmas"].notna()
+    assert unit0.loc[live, "top_class_selectivity"].eq(1.0).all()
+    assert unit0.loc[~live, ["top_class_selectivity", "precision"]].isna().all().all()
+    with pytest.raises(ValueError, match="more classes"):
+        K.by_class_count(acts, y, [6])
+    with pytest.raises(ValueError, match=">= 3"):
+        K.by_class_count(acts, y, [2])
+
+
+def test_chapter_tables_checks_and_class_counts(chapter, tmp_path, monkeypatch):
+    from localcodes import verdicts
+    from localcodes.experiments.paper001 import checks as C
+
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    T = {n: X._dead_rule(t, np.zeros(len(t), bool)) for n, t in chapter["tables"][10].items()}
+    data = {**chapter, "tables": {10: T}}
+    fits = X.high_precision_fits(data, T, "fc6", 5)
+    assert len(fits) == 5 and {"zero_share", "aic_exponential", "aic_normal_class"} <= set(fits.columns)
+    assert fits["zero_share"].between(0, 1).all()
+    checks = C.layer_checks(T, LAYERS) + C.unit_checks(T, chapter["codes"], LAYERS, fits)
+    keys = [c["key"] for c in checks]
+    assert len(keys) == len(set(keys)) >= 30
+    assert all(c["outcome"] in verdicts.OUTCOMES for c in checks)
+    table = C.verdict_table(checks)
+    assert list(table.columns)[:3] == ["claim (paper 001)", "paper", "ours"] and len(table) == len(checks)
+    assert "claims judged" in C.verdict_lines(checks)
+    folder = C.save_checks("smoke", X.CHAPTER, checks, X.layer_summary(T, chapter["labels"], LAYERS), dataset="x")
+    stored = pd.read_parquet(folder / "checks.parquet")
+    assert stored["outcome"].isin(verdicts.OUTCOMES).all() and len(stored) == len(checks)
+    assert "layer" in pd.read_parquet(folder / "summary.parquet").columns
+    counts = X.class_count_table(data, ["fc6", "fc8"], [3, 4, 10], draws=2, units_per_layer=8, k=10)
+    assert sorted(counts["n_classes"].unique()) == [3, 4]  # 10 is more than the table's 4 classes
+    assert set(counts["layer"]) == {"fc6", "fc8"} and counts.groupby("layer")["unit"].nunique().max() <= 8
+    again = X.class_count_table(data, ["fc6", "fc8"], [3, 4], draws=2, units_per_layer=8, k=10)
+    pd.testing.assert_frame_equal(counts, again)  # the cache
+    means, paper = X.class_count_summary(counts, counts.assign(layer="synthetic"), LAYERS)
+    assert set(paper["n_classes"]) == {1000} and set(means["series"]) == {"fc6", "fc8", "synthetic"}

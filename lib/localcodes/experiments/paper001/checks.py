@@ -149,7 +149,7 @@ def unit_checks(tables: dict[str, pd.DataFrame], codes: dict[str, pd.DataFrame],
         v = verdicts.judge_difference(c2, _const(c2, 0.5), "greater")
         out.append(check(None, f"fig5_ccmas2_{n}", f"Fig. 5: in {n}, units with CCMAS > 0.8 also have CCMAS_2 > 0.5",
                          "fc7.0: 0.813 and 0.808; points near the diagonal", f"{len(c2)} units, mean CCMAS_2 "
-                         + (f"{np.nanmean(c2):.3f}" if len(c2) else "—"), v))
+                         + (f"{np.nanmean(c2):.3f}" if np.isfinite(c2).any() else "—"), v))
     if fits is not None and len(fits):
         z = fits["zero_share"].to_numpy(float)
         v = verdicts.judge_difference(z, _const(z, 0.5), "greater")
