@@ -184,6 +184,14 @@ def test_existing_columns_keep_their_order_and_values():
     assert list(one_pass.columns) == OLD_COLUMNS
     pd.testing.assert_frame_equal(one_pass, t[OLD_COLUMNS], check_exact=True)
     pd.testing.assert_frame_equal(unit_table(torch.from_numpy(a), torch.from_numpy(y), k=k), t, check_exact=True)
+    pd.testing.assert_frame_equal(unit_table(a, y, k=k, detectors=False), t[OLD_COLUMNS], check_exact=True)
+
+
+def test_measure_table_without_detectors_leaves_them_out(tmp_path):
+    a, y, k = _table(5)
+    _write_table(tmp_path / "t.h5", a, y)
+    got, _ = measure_table(tmp_path / "t.h5", k=k, progress=False, detectors=False)["layer"]
+    assert list(got.columns) == OLD_COLUMNS
 
 
 def test_detector_pass_takes_a_function_and_refuses_one_shot_iterators_and_other_rows():

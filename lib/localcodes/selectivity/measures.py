@@ -253,7 +253,7 @@ def dead_units(stats: ClassStats) -> torch.Tensor:
     return hi == lo
 
 
-def unit_table(acts, labels, k: int = 100, pooling: str = "classes") -> pd.DataFrame:
+def unit_table(acts, labels, k: int = 100, pooling: str = "classes", detectors: bool = True) -> pd.DataFrame:
     """Selectivity of every unit: top-class selectivity, precision@k, CCMAS, CCMAS_2 and the detector measures.
 
     Parameters
@@ -263,12 +263,15 @@ def unit_table(acts, labels, k: int = 100, pooling: str = "classes") -> pd.DataF
     k : number of most active examples for precision (paper 001 uses 100; Zhou et al. 60)
     pooling : ``"classes"`` (mu_rest = mean of the other classes' means, Morcos et al.) or
         ``"images"`` (mu_rest = mean of all other examples, paper 001's code)
+    detectors : ``False`` leaves the four detector columns out; they cost a ``searchsorted`` of every activation
+        among its unit's precision-class activations, which on a CPU can take as long as all the other measures
+        together, or twice as long
 
     Returns a DataFrame indexed by unit with columns ``top_class, top_class_selectivity, precision_class,
     precision, ccmas_class, ccmas, ccmas2_class, ccmas2, ccmas_minmax`` and, for the precision class, the detector
     measures of Gale et al. (2020) ``max_informedness, max_f1, recall_at_precision_1, recall_at_precision_95``
-    (see ``localcodes.selectivity.detectors``; NaN for a unit of constant activation). Class columns hold original
-    labels.
+    (see ``localcodes.selectivity.detectors``; NaN for a unit of constant activation; left out with
+    ``detectors=False``). Class columns hold original labels.
     """
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}; got {pooling!r}")
@@ -290,7 +293,9 @@ def unit_table(acts, labels, k: int = 100, pooling: str = "classes") -> pd.DataF
     tcs_count = torch.empty(u, dtype=torch.float64, device=a.device)
     prec_cls = torch.empty(u, dtype=torch.int64, device=a.device)
     prec = torch.empty(u, dtype=torch.float64, device=a.device)
-    det = {key: torch.empty(u, dtype=torch.float64, device=a.device) for key in DETECTOR_COLUMNS}
+    det = None
+    if detectors:
+        det = {key: torch.empty(u, dtype=torch.float64, device=a.device) for key in DETECTOR_COLUMNS}
     for sl in _unit_chunks(u, n):
         block = a[:, sl]
         in_top = idx[:, None] == top_idx[None, sl]
@@ -301,6 +306,8 @@ def unit_table(acts, labels, k: int = 100, pooling: str = "classes") -> pd.DataF
         )
         tied = torch.zeros_like(greater).index_add_(0, idx, (block == kth[None, :]).to(torch.float64))
         prec_cls[sl], prec[sl] = precision_from_counts(greater, tied, k)
+        if det is None:
+            continue
         cvals = class_values(block, rows_by_class, starts, counts, prec_cls[sl])
         hist = counts_at_or_above(cvals, block)
         for key, v in detector_measures(cvals, hist, counts[prec_cls[sl]], n, dead[sl]).items():

@@ -326,6 +326,7 @@ def measure_table(
     device=None,
     batch_rows: int | None = None,
     progress: bool = True,
+    detectors: bool = True,
 ) -> dict[str, tuple]:
     """Unit tables and local codes of every (or the named) layer of an HDF5 table, streaming.
 
@@ -334,7 +335,7 @@ def measure_table(
     one chunk band) over all units of the chosen layers, so memory stays at a band plus the accumulators' state
     whatever the table's size. The detector measures need each unit's precision class first, so each layer is
     read twice more (``SelectivityAccumulator.detector_pass``), keeping its units' precision-class activations
-    (units x the largest class) in memory.
+    (units x the largest class) in memory; ``detectors=False`` skips those passes and leaves the four columns out.
     """
     meta = read_table(path)
     available = [name for name in meta["layers"] if name in meta["units"]]
@@ -371,7 +372,7 @@ def measure_table(
                     yield f["acts"][name][i : i + step], labels_ds[i : i + step]
             return read
 
-        for name in layers:
+        for name in layers if detectors else []:
             accs[name].detector_pass(bands(name))
     return {name: (acc.unit_table(), acc.local_codes()) for name, acc in accs.items()}
 
