@@ -153,8 +153,8 @@ X.layer_summary(T, labels, P.layers).round(3)
 # ## How many units pass the usual thresholds? (paper 001, Table 1)
 #
 # Zhou et al. called a unit an object detector at precision > 75%; Morcos et al. read CCMAS near 1 as highly
-# selective. The table gives the share of each layer's units (%) over those thresholds, and over 5% top-class
-# selectivity, beside the paper's AlexNet figures.
+# selective. The table gives the share of each layer's live units (%) over those thresholds, and over 5% top-class
+# selectivity, beside the paper's AlexNet figures (over the units it analysed).
 
 # %%
 X.table_1(T, P.layers).round(1)
