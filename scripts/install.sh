@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs everything the book and the tests need on a fresh Debian machine: Debian packages (Chromium for the
-# browser test, Fashion-MNIST as the offline digits fallback, Node.js/npm for the vendored JavaScript) and the
-# Python package with its pinned dependencies (pyproject.toml is the one place versions are pinned).
+# Installs everything the book, the tests and the live chapters need on a fresh Debian machine: Debian packages
+# (Chromium for the browser tests, Fashion-MNIST as the offline digits fallback, Node.js/npm for the vendored
+# JavaScript) and the Python package with the exact versions of constraints.txt (the one place versions are pinned;
+# pyproject.toml only says what the library needs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,6 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 PYTHON=${PYTHON:-python3}
-# torch first and pinned: an unpinned resolve would pull the multi-gigabyte CUDA build
-$PYTHON -m pip install --quiet "torch==2.13.0"
-$PYTHON -m pip install --quiet -e ".[test]"
+# torch first, alone, at its pinned version: an unpinned resolve would pull the multi-gigabyte CUDA build
+$PYTHON -m pip install --quiet -c constraints.txt torch
+$PYTHON -m pip install --quiet -c constraints.txt -e ".[test,lab]"
