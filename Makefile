@@ -28,10 +28,11 @@ test: $(STAMP)
 
 # Live chapters: the .py chapters open as notebooks (jupytext: jupytext.toml; a double click opens the notebook
 # view, set below) and their charts render with JupyterLab's own Vega (charts.setup() picks that outside a build).
+# The root is the checkout (given a file alone, Jupyter would serve only its folder, away from jupytext.toml).
 lab: $(STAMP)
 	mkdir -p $(dir $(LAB_VIEWERS))
 	test -f $(LAB_VIEWERS) || echo '{"defaultViewers": {"python": "Jupytext Notebook"}}' > $(LAB_VIEWERS)
-	$(PYTHON) -m jupyterlab --LabApp.user_settings_dir=$(LAB_SETTINGS) \
+	$(PYTHON) -m jupyterlab --ServerApp.root_dir=$(CURDIR) --LabApp.user_settings_dir=$(CURDIR)/$(LAB_SETTINGS) \
 	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) $(LAB_OPEN)
 
 lint: $(STAMP)

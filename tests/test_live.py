@@ -74,7 +74,7 @@ def test_jupytext_is_configured_for_the_chapters():
     config = tomllib.loads((ROOT / "jupytext.toml").read_text())
     assert config["formats"] == "py:percent"
     make = (ROOT / "Makefile").read_text()
-    assert re.search(r"^lab:", make, re.M) and "Jupytext Notebook" in make
+    assert re.search(r"^lab:", make, re.M) and "Jupytext Notebook" in make and "--ServerApp.root_dir=$(CURDIR)" in make
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert any(r.startswith("jupyterlab") for r in extras["lab"])
 
