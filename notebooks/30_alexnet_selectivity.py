@@ -223,6 +223,10 @@ X.ccmas_summary(T, P.layers).round(3)
 # CCMAS above 1 happens only where activations can be negative — fc8 has no ReLU — exactly as paper 001 §3.2
 # noted. Our min-max normalised CCMAS (`ccmas_minmax`, a variant of ours) stays within [0, 1]; the paper's CCMASN
 # is not that, since it exceeds 1 in fc8 (mean 1.003, fc8.393 1.396).
+# In fc8 most class means are negative, so with the other classes' means pooled (Morcos et al.'s CCMAS, used
+# throughout here) the denominator $\mu_c + \mu_{rest}$ can come close to 0 and CCMAS takes extreme values of
+# either sign, which drags fc8's mean far from the paper's 0.996 (Table A2); which pooling gives the paper's fc8
+# numbers is not settled in this chapter.
 #
 # ## Do the measures agree on the class?
 #
