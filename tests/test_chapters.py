@@ -55,3 +55,13 @@ def test_the_index_opens_with_the_abstract_the_findings_computed(smoke_book):
 def test_alexnet_chapter_shows_table_a2_and_charts(smoke_book):
     text = smoke_book.executed("30_alexnet_selectivity").read_text()
     assert "Table A2" in text and "localcodes-chart" in text
+
+
+@pytest.mark.slow
+def test_the_readme_picture_is_taken_from_the_built_teaching_page(smoke_book, tmp_path):
+    from localcodes import readme
+    from localcodes.experiments.teaching import CHAPTER
+
+    page = smoke_book.out / "_build" / "html" / "book" / f"{CHAPTER}.html"
+    out = readme.snapshot(page, tmp_path / "picture.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5_000

@@ -332,6 +332,8 @@ def write_toc(root: Path | None = None, book_root: Path | None = None) -> Path:
             lines += [f"  - caption: {caption}", "    chapters:"]
             lines += [f"      - file: {f}" for f in by_part[caption]]
     lines += ["  - caption: About this build", "    chapters:", "      - file: book/status"]
+    if (book_root / "book" / "performance.md").exists():
+        lines.append("      - file: book/performance")
     out = book_root / "_toc.yml"
     with atomic_path(out) as tmp:
         tmp.write_text("\n".join(lines) + "\n")

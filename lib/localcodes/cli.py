@@ -52,6 +52,12 @@ def _cmd_build(args: argparse.Namespace) -> None:
     print(f"book built → {index}")
 
 
+def _cmd_readme(args: argparse.Namespace) -> None:
+    from .readme import update_readme
+
+    print(f"updated → {update_readme(args.scale, picture=not args.no_picture)}")
+
+
 def _cmd_vendor(args: argparse.Namespace) -> None:
     from .book import vendor
 
@@ -125,6 +131,12 @@ def parser() -> argparse.ArgumentParser:
                    help="chapters executed at once (default: $LOCALCODES_JOBS, else one per core, at most 4)")
     b.add_argument("--dask", metavar="ADDRESS", default=None, help=DASK_HELP)
     b.set_defaults(func=_cmd_build)
+
+    rd = sub.add_parser("readme", help="write what a build found (its stored verdicts) and a chart of the built "
+                        "book into README.md (after `make book`)")
+    rd.add_argument("--scale", default="book", choices=SCALES)
+    rd.add_argument("--no-picture", action="store_true", help="leave the README's picture as it is")
+    rd.set_defaults(func=_cmd_readme)
 
     v = sub.add_parser("vendor", help="copy the pinned JavaScript the offline book needs into static/vendor")
     v.set_defaults(func=_cmd_vendor)

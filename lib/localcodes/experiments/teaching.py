@@ -29,8 +29,10 @@ from localcodes.store import results_dir
 from .paper000.networks import jitter_units
 from .paper000.sweeps import SHARED_STORE, STANDARD, read_result
 
-__all__ = ["Recipe", "Grown", "grow", "summary", "measures", "jitterplot", "compare", "Grower", "STORED",
+__all__ = ["CHAPTER", "Recipe", "Grown", "grow", "summary", "measures", "jitterplot", "compare", "Grower", "STORED",
            "stored_networks", "explorer", "SPARSENESS", "HIDDEN_SIZES"]
+
+CHAPTER = "28_grow_your_own"
 
 #: S_R, the random fill's share of ones, as paper 000's experiment 3 chose it (sparser fill: larger invariant share)
 SPARSENESS = {"1/9": 1 / 9, "2/9": 2 / 9, "1/3": 1 / 3}
