@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import filelock
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -399,6 +400,16 @@ def trained_alexnet(scale: str = "book", device=None, retrain: bool = False,
     key = store.key(settings)
     pool = pool5_size(preset["input_size"])
     model = AlexNet(num_classes=n_classes, in_channels=channels, width=preset["width"], pool_size=pool)
+    # chapters executed at once (a parallel build) wait for the one that trains, then load its cache
+    locks = store.project_root() / ".localcodes-cache" / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with filelock.FileLock(str(locks / f"alexnet-{scale}-{dataset}.lock")):
+        return _load_or_train(model, model_path, info_path, key, dataset, train, preset, scale, dev, retrain,
+                              n_classes, channels, pool)
+
+
+def _load_or_train(model, model_path, info_path, key, dataset, train, preset, scale, dev, retrain, n_classes,
+                   channels, pool) -> tuple[nn.Module, dict]:
     if model_path.exists() and info_path.exists() and not retrain:
         info = json.loads(info_path.read_text())
         # caches from before the key: the Fashion-MNIST net was identified by its preset and data set name

@@ -128,7 +128,7 @@ def jitterplot(
     a = _numpy(acts)[:, units]
     y = _numpy(labels).astype(np.int64)
     if table is None:
-        table = unit_table(a, y, k=min(k, len(y)))
+        table = unit_table(a, y, k=min(k, len(y)), detectors=False)
         table.index = units
     codes = local_codes(a, y)
     codes["unit"] = [units[i] for i in codes["unit"]]

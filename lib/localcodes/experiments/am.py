@@ -80,7 +80,7 @@ def selectivity_units(
     weights = record.model_identity(model)["weights_sha256"][:12]
     table_path = folder / f"acts_test-{weights}-{'_'.join(layers)}.h5"
     record.record(model, layers, test, table_path, device=device, progress=False)
-    measures = record.measure_table(table_path, layers, k=100, progress=False)
+    measures = record.measure_table(table_path, layers, k=100, progress=False, detectors=False)
     units_all = pd.concat({layer: measures[layer][0] for layer in layers}, names=["layer", "unit"])
     return table_path, units_all, record.read_table(table_path)
 

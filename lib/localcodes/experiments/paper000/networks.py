@@ -91,7 +91,7 @@ def jitter_units(acts: np.ndarray, labels: np.ndarray, max_units: int = 24, n_co
                                                                              strict=False)]
         others = np.setdiff1d(np.arange(acts.shape[1]), best["unit"].to_numpy())
         if n_contrast and len(others):
-            tcs = unit_table(acts[:, others], labels, k=k)["top_class_selectivity"].to_numpy()
+            tcs = unit_table(acts[:, others], labels, k=k, detectors=False)["top_class_selectivity"].to_numpy()
             extra = others[np.argsort(-tcs, kind="stable")[:n_contrast]].tolist()
             units += extra
             names += [f"{prefix}{u} (no local code)" for u in extra]
@@ -104,7 +104,7 @@ def jitter_units(acts: np.ndarray, labels: np.ndarray, max_units: int = 24, n_co
     units = [int(u) for u in ranked[:max_units]]
     names = [f"{prefix}{u} — {per_unit[u]}" for u in units]
     if n_contrast > 0:
-        table = unit_table(acts, labels, k=k)
+        table = unit_table(acts, labels, k=k, detectors=False)
         rest = table.drop(index=units, errors="ignore").sort_values("top_class_selectivity", ascending=False)
         extra = [int(u) for u in rest.index[:n_contrast]]
         units += extra

@@ -54,7 +54,7 @@ def by_class_count(acts, labels, counts, draws: int = 3, k: int = 100, seed: int
             chosen = np.sort(rng.choice(classes, n, replace=False))
             rows = np.isin(labels, chosen)
             a, y = acts[rows], labels[rows]
-            table = unit_table(a, y, k=min(k, len(y)))[list(MEASURES)]
+            table = unit_table(a, y, k=min(k, len(y)), detectors=False)[list(MEASURES)]
             dead = a.max(0) == a.min(0)
             table.loc[dead, list(MEASURES)] = np.nan
             parts.append(table.rename_axis("unit").reset_index().assign(
