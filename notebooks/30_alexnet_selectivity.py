@@ -101,6 +101,7 @@ from localcodes.experiments import alexnet as X
 from localcodes.experiments.paper001 import checks as C
 from localcodes.experiments.paper001 import classes as K
 from localcodes.experiments.paper001 import reported as R
+from localcodes.selectivity import summaries as S
 
 P = book.settings(PRESETS, scale, CHOICES, RANGES, dataset=dataset, layers=layers, k=k, k_alt=k_alt, split=split,
                   weights=weights, image_folder=image_folder, input_size=input_size,
@@ -312,6 +313,20 @@ ax_charts.class_counts(k_means, k_paper, C.MEASURE_NAMES)
 # classes is therefore what makes our top-class selectivity and precision comparable with the paper's; CCMAS is
 # comparable as it is.
 #
+# ## Detectors or not? The follow-up study's view
+#
+# The follow-up study (Gale et al., *Are there any 'object detectors' in the hidden layers of CNNs trained to
+# identify objects or scenes?*) asked what precision leaves out: how many of its class a unit finds (hit rate) and
+# how many other images it fires for (false alarms). For each unit's precision class, over every threshold:
+# **max informedness** (the best hit rate minus false-alarm rate; 1 for a perfect detector), **max F1**, and
+# **recall at 100 % and at 95 % precision** (the most of its class a unit finds while at most 0 or 5 % of what it
+# fires for is another class). Per layer, over live units and over the units precision calls detectors
+# (precision > 75 %):
+
+# %%
+S.detector_means(T).round(3)
+
+# %% [markdown]
 # ## Paper 001's claims, judged
 #
 # Each claim of Tables 1, A1, A2 and Figs. 2–5 (and App. A3), tested with `localcodes.verdicts` on this run's
@@ -325,7 +340,7 @@ ax_charts.class_counts(k_means, k_paper, C.MEASURE_NAMES)
 # in AlexNet on ImageNet; "inconclusive" gives the number of units a side that would decide it.
 
 # %%
-checks = C.layer_checks(T, P.layers) + C.unit_checks(T, D["codes"], P.layers, F)
+checks = C.layer_checks(T, P.layers) + C.unit_checks(T, D["codes"], P.layers, F) + C.detector_checks(T, P.layers)
 display(Markdown(C.verdict_lines(checks)))
 C.verdict_table(checks)
 

@@ -185,3 +185,22 @@ def test_chapter_tables_checks_and_class_counts(chapter, tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(counts, again)  # the cache
     means, paper = X.class_count_summary(counts, counts.assign(layer="synthetic"), LAYERS)
     assert set(paper["n_classes"]) == {1000} and set(means["series"]) == {"fc6", "fc8", "synthetic"}
+
+
+def test_detector_checks_follow_the_units_detector_measures():
+    from localcodes.experiments.paper001 import checks as C
+
+    rng = np.random.default_rng(0)
+
+    def layer(recall: float) -> pd.DataFrame:
+        n = 40
+        return pd.DataFrame({"precision": np.full(n, 0.9), "top_class_selectivity": np.full(n, 0.05),
+                             "ccmas": np.full(n, 0.5), "dead": False,
+                             "max_informedness": np.clip(recall + rng.normal(0, 0.02, n), 0, 1),
+                             "recall_at_precision_95": np.clip(recall + rng.normal(0, 0.02, n), 0, 1)})
+
+    poor = C.detector_checks({n: layer(0.1) for n in C.HIDDEN}, list(C.HIDDEN))
+    assert [c["outcome"] for c in poor] == ["reproduced", "reproduced"]
+    good = C.detector_checks({n: layer(0.9) for n in C.HIDDEN}, list(C.HIDDEN))
+    assert [c["outcome"] for c in good] == ["contradicted", "contradicted"]
+    assert C.detector_checks({n: layer(0.1).drop(columns="max_informedness") for n in C.HIDDEN}, C.HIDDEN) == []

@@ -26,7 +26,8 @@ from ... import verdicts
 from ...selectivity import PAPER001_AGREEMENT, PAPER001_TABLE1, PAPER001_TABLE_A2
 from ..paper000.checks import check
 
-__all__ = ["MEASURE_NAMES", "HIDDEN", "layer_checks", "unit_checks", "verdict_table", "verdict_lines", "save_checks"]
+__all__ = ["MEASURE_NAMES", "HIDDEN", "DETECTOR_PRECISION", "layer_checks", "unit_checks", "detector_checks",
+           "verdict_table", "verdict_lines", "save_checks"]
 
 MEASURE_NAMES = {"top_class_selectivity": "top-class selectivity", "precision": "precision@100",
                  "ccmas": "CCMAS"}
@@ -165,6 +166,35 @@ def unit_checks(tables: dict[str, pd.DataFrame], codes: dict[str, pd.DataFrame],
         out.append(check(None, "a3_class_normal", "Fig. A3: the precision class's non-zero activations are "
                          "fitted better by a normal than by an exponential (AIC)", "fc6.1199 (butterfly): roughly "
                          "normal", f"normal better for {int((c_n < c_e).sum())} of {len(c_e)} units", v))
+    return out
+
+
+#: Zhou et al.'s threshold for an "object detector": precision above 75 %.
+DETECTOR_PRECISION = 0.75
+
+
+def detector_checks(tables: dict[str, pd.DataFrame], layers) -> list[dict]:
+    """The follow-up study's view (Gale et al., *Are there any 'object detectors' in the hidden layers of CNNs
+    trained to identify objects or scenes?*): the hidden units that precision calls detectors (precision >
+    ``DETECTOR_PRECISION``) have poor hit rates and high false-alarm rates. Judged on those units, against
+    thresholds stated here (a detector worth the name would find most of its class at high precision, and its best
+    hit rate minus false-alarm rate would approach 1): recall at 95 % precision under one half, and max
+    informedness under one half."""
+    units = [_live(tables[n]) for n in HIDDEN if n in layers and n in tables]
+    if not units or "max_informedness" not in units[0]:
+        return []
+    det = pd.concat(units)
+    det = det[det["precision"] > DETECTOR_PRECISION]
+    out = []
+    for col, what in (("recall_at_precision_95", "find less than half of their class at 95% precision (poor hit "
+                                                 "rates)"),
+                      ("max_informedness", "reach a best hit rate minus false-alarm rate under 0.5 (many false "
+                                           "alarms for the hits they get)")):
+        x = det[col].to_numpy(float)
+        v = verdicts.judge_difference(x, _const(x, 0.5), "less")
+        out.append(check(None, f"detectors_{col}", f"Follow-up study: hidden units with precision > 75% {what}",
+                         "poor hit rates and high false-alarm rates (Places365 and ImageNet AlexNet)",
+                         f"{len(x)} such units, mean " + (f"{x.mean():.3f}" if len(x) else "—"), v))
     return out
 
 
