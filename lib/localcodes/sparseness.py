@@ -41,6 +41,7 @@ from scipy import stats as sps
 from .selectivity import local_codes
 from .selectivity.extract import capture, resolve_modules
 from .store import pick_device, progress_bar
+from .verdicts import Verdict, judge_difference
 
 __all__ = [
     "STATISTICS",
@@ -65,6 +66,12 @@ __all__ = [
     "layer_maps",
     "ANALYSIS_FRAMES",
     "analyse_layers",
+    "hidden_layers",
+    "alignment_table",
+    "judge_alignment",
+    "depth_trends",
+    "DEPTH_CLAIMS",
+    "judge_depth_claims",
 ]
 
 # readable names of the per-layer measures (table columns and chart labels)
@@ -570,3 +577,103 @@ def analyse_layers(acts: Mapping[str, torch.Tensor], labels=None, draws: int = 2
         "histograms": pd.concat(hists, ignore_index=True),
         "local_codes": pd.concat(codes, ignore_index=True) if codes else empty,
     }
+
+
+# --- the blog's claims, judged (``localcodes.verdicts``) -----------------------------------------------------
+
+
+def hidden_layers(layers: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``layers`` (``variant``, ``depth``, …) that are hidden layers: each variant's last layer (the
+    read-out) left out."""
+    last = layers.groupby("variant")["depth"].transform("max")
+    return layers[layers["depth"] < last]
+
+
+def alignment_table(post: pd.DataFrame, pre: pd.DataFrame, layers: pd.DataFrame,
+                    statistic: str = "population_hoyer") -> pd.DataFrame:
+    """Per network and state: the neuron basis's advantage in ``statistic`` (neuron − mean of random bases)
+    averaged over the hidden layers, after the non-linearity (``post``) and before it (``pre``), and the share
+    of hidden layers where the neuron basis beats every random basis.
+
+    ``post`` and ``pre``: ``basis_values`` frames with ``network``, ``trained``, ``variant``, ``layer`` and
+    ``depth`` columns. The advantage, not z: z divides by the spread over random bases, which shrinks with the
+    number of samples, so it grows with the layer's size as much as with the effect."""
+    keys = ["network", "trained", "variant", "layer", "depth"]
+    hidden = hidden_layers(layers)[["variant", "layer"]]
+    rows = []
+    for stage, values in (("post", post), ("pre", pre)):
+        if values is None or not len(values):
+            continue
+        s = basis_summary(values, by=keys).reset_index()
+        s = s[s["statistic"] == statistic].merge(hidden, on=["variant", "layer"])
+        rows.append(s.assign(stage=stage, beats=s["share_random_ge"] == 0))
+    if not rows:
+        return pd.DataFrame()
+    both = pd.concat(rows, ignore_index=True)
+    table = both.pivot_table(index=["network", "trained"], columns="stage", values=["advantage", "beats"],
+                             aggfunc="mean", sort=False)
+    table.columns = [f"{stage}_{'advantage' if v == 'advantage' else 'share_beating_all'}"
+                     for v, stage in table.columns]
+    table["hidden_layers"] = both[both["stage"] == "post"].groupby(["network", "trained"])["layer"].nunique()
+    return table
+
+
+def judge_alignment(table: pd.DataFrame, stage: str = "pre") -> Verdict:
+    """"Learning aligns activity with the neurons": the neuron basis's advantage (``alignment_table``) of
+    trained above untrained, paired by network (the unit: one network of each architecture and arm)."""
+    col = f"{stage}_advantage"
+    if col not in table.columns:
+        return judge_difference([], [], "greater")
+    wide = table[col].unstack("trained")
+    if True not in wide.columns or False not in wide.columns:
+        return judge_difference([], [], "greater")
+    return judge_difference(wide[True].to_numpy(), wide[False].to_numpy(), "greater", paired=True)
+
+
+def _rho(x: np.ndarray, y: np.ndarray) -> float:
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
+        return np.nan
+    return float(sps.spearmanr(x[ok], y[ok])[0])
+
+
+def depth_trends(layers: pd.DataFrame, min_layers: int = 3) -> pd.DataFrame:
+    """Per variant with at least ``min_layers`` rectified hidden layers (with exact zeros): what the blog's
+    claims about depth predict, one number each.
+
+    ``rho_depth_zeros``: Spearman's rho of depth and the share of zeros (sparser with depth: > 0);
+    ``top_minus_peak``: the share of zeros of the last hidden layer minus the largest of the earlier ones (less
+    sparse towards the output: < 0); ``rho_zeros_decorrelation``: Spearman's rho of the share of zeros and the
+    decorrelation across those layers (decorrelation goes with sparsening: > 0)."""
+    rows = []
+    for variant, g in hidden_layers(layers).groupby("variant", sort=False):
+        g = g[g["nonzero"] < 1].sort_values("depth")
+        if len(g) < min_layers:
+            continue
+        zeros = 1 - g["nonzero"].to_numpy()
+        rows.append({"variant": variant, "network": g["network"].iloc[0], "trained": bool(g["trained"].iloc[0]),
+                     "layers": len(g), "rho_depth_zeros": _rho(g["depth"].to_numpy(float), zeros),
+                     "top_minus_peak": float(zeros[-1] - zeros[:-1].max()),
+                     "rho_zeros_decorrelation": _rho(zeros, g["decorrelation"].to_numpy())})
+    cols = ["variant", "network", "trained", "layers", "rho_depth_zeros", "top_minus_peak",
+            "rho_zeros_decorrelation"]
+    return pd.DataFrame(rows, columns=cols).set_index("variant")
+
+
+DEPTH_CLAIMS = {  # column of ``depth_trends`` → the direction the blog's claim predicts
+    "rho_depth_zeros": "greater",
+    "top_minus_peak": "less",
+    "rho_zeros_decorrelation": "greater",
+}
+
+
+def judge_depth_claims(trends: pd.DataFrame, trained: bool = True) -> dict[str, Verdict]:
+    """The blog's three claims about depth (``DEPTH_CLAIMS``), each judged across the networks of one state
+    (the unit: a network; its layers are one ordered sequence, not independent observations) by a one-sample
+    t-test of the per-network number against 0."""
+    rows = trends[trends["trained"] == trained] if len(trends) else trends
+    out = {}
+    for col, expected in DEPTH_CLAIMS.items():
+        x = rows[col].to_numpy(float) if len(rows) else np.array([])
+        out[col] = judge_difference(x, np.zeros_like(x), expected, paired=True)
+    return out

@@ -102,8 +102,25 @@ def test_chapter_tables_from_two_states_of_a_network():
     assert found is not None and "neuron_on_units" in found.columns
     if len(found):
         assert "ReLU hidden" in spx.on_code_bullets(found, kind)
-    comparison = spx.blog_comparison(layers, rho)
-    assert comparison.iloc[0, 0] == "not run"  # no AlexNet in this run
+    pre = frames["basis"].copy()
+    pre["value"] = pre.groupby(["layer", "statistic"])["value"].transform("mean")  # no basis preferred before
+    comparison = spx.blog_comparison(layers, frames["basis"], pre)
+    assert list(comparison.columns) == ["tested", "this run (trained)", "verdict (trained)", "untrained alone"]
+    # two rectified layers are too few for the depth claims; one network a state too few for the basis contrast
+    assert comparison["verdict (trained)"].str.startswith("not run").all()
+    assert "toy: +" in comparison.iloc[3]["this run (trained)"]
+    assert "not run" in spx.alignment_verdicts(layers, frames["basis"], pre)
+
+
+def test_lenet_pre_activations_are_the_relus_inputs():
+    net = spx.new_lenet("control", 10, seed=1).eval()
+    x = torch.randn(6, 1, 28, 28, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        post, pre = spx.lenet_layers(net, x), spx.lenet_layers(net, x, pre=True)
+    assert list(pre) == ["conv1", "conv2", "fc1", "fc2"]
+    for name, z in pre.items():
+        torch.testing.assert_close(torch.relu(z), post[name])
+        assert (z < 0).any()  # not yet rectified
 
 
 def test_paper_note_says_how_to_compute_paper_results(tmp_path, monkeypatch):

@@ -261,3 +261,81 @@ def test_analyse_layers_tables_are_complete_and_seeded():
     summary = sp.basis_summary(a["basis"], by=["layer"])
     assert summary.loc[("fc", "population_hoyer"), "neuron"] > summary.loc[("fc", "population_hoyer"),
                                                                              "random_max"]
+
+
+# --- learning or rectification: the basis test before and after the non-linearity, and the blog's claims ------
+
+
+def test_rectified_gaussian_noise_passes_the_basis_test_after_relu_but_not_before():
+    # rectification alone makes the neuron basis "special": no learning is involved in this noise
+    z = torch.randn(2000, 32, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    post = sp.basis_test(torch.relu(z), draws=19, seed=0).loc["population_hoyer"]
+    pre = sp.basis_test(z, draws=19, seed=0).loc["population_hoyer"]
+    assert post["share_random_ge"] == 0 and post["advantage"] > 0.1
+    assert pre["p"] > 0.05 and abs(pre["advantage"]) < post["advantage"] / 10
+
+
+def _network_frames(trained_sparse: bool, n_networks: int = 3, draws: int = 4):
+    """Toy networks whose *trained* pre-activations are heavy-tailed along the neurons (Laplace) and whose
+    untrained ones are isotropic Gaussian; with ``trained_sparse=False`` the two are swapped."""
+    layers, basis, pre_basis = [], [], []
+    for net in range(n_networks):
+        for trained in (True, False):
+            gen = torch.Generator().manual_seed(100 * net + trained)
+            laplace = torch.distributions.Laplace(0.0, 1.0)
+            aligned = trained == trained_sparse
+            pre = {f"h{i}": (laplace.sample((400, 24)) if aligned else torch.randn(400, 24, generator=gen))
+                   for i in (1, 2)}
+            acts = {k: torch.relu(v) for k, v in pre.items()} | {"out": torch.randn(400, 5, generator=gen)}
+            frames = sp.analyse_layers(acts, draws=draws, max_units=None, bins=4)
+            pre_values = pd.concat([sp.basis_values(v, draws=draws).assign(layer=k, depth=i)
+                                    for i, (k, v) in enumerate(pre.items())], ignore_index=True)
+            tag = {"network": f"net{net}", "trained": trained,
+                   "variant": f"net{net}, {'trained' if trained else 'untrained'}"}
+            layers.append(frames["layers"].assign(**tag))
+            basis.append(frames["basis"].assign(**tag))
+            pre_basis.append(pre_values.assign(**tag))
+    return tuple(pd.concat(f, ignore_index=True) for f in (layers, basis, pre_basis))
+
+
+def test_alignment_verdict_follows_learning_before_the_relu_and_flips_with_the_data():
+    torch.manual_seed(0)  # the Laplace draws use the global generator
+    layers, basis, pre_basis = _network_frames(trained_sparse=True)
+    table = sp.alignment_table(basis, pre_basis, layers)
+    assert len(table) == 6 and (table["hidden_layers"] == 2).all()
+    # after the ReLU every network, trained or not, prefers its neurons
+    assert (table["post_advantage"] > 0).all() and (table["post_share_beating_all"] == 1).all()
+    assert sp.judge_alignment(table, "pre").outcome == "reproduced"
+    layers, basis, pre_basis = _network_frames(trained_sparse=False)
+    assert sp.judge_alignment(sp.alignment_table(basis, pre_basis, layers), "pre").outcome == "contradicted"
+    assert sp.judge_alignment(pd.DataFrame(), "pre").outcome == "not run"
+
+
+def _depth_layers(zeros_by_depth, decorrelation_by_depth, n_networks=4, noise=0.01):
+    rng = np.random.default_rng(0)
+    rows = []
+    for net in range(n_networks):
+        for trained in (True, False):
+            for depth, (zeros, dec) in enumerate(zip(zeros_by_depth, decorrelation_by_depth, strict=True)):
+                rows.append({"variant": f"net{net}, {trained}", "network": f"net{net}", "trained": trained,
+                             "layer": f"l{depth}", "depth": depth, "nonzero": 1 - zeros + rng.normal(0, noise),
+                             "decorrelation": dec + rng.normal(0, noise)})
+            rows.append({**rows[-1], "layer": "out", "depth": len(zeros_by_depth), "nonzero": 1.0})
+    return pd.DataFrame(rows)
+
+
+def test_depth_claims_are_judged_and_flip_when_the_data_flips():
+    # the blog's picture: sparser with depth, a less sparse top, decorrelation rising with the zeros
+    blog = _depth_layers([0.3, 0.5, 0.7, 0.8, 0.6], [0.2, 0.4, 0.6, 0.7, 0.5])
+    trends = sp.depth_trends(blog)
+    assert len(trends) == 8 and (trends["layers"] == 5).all()
+    verdicts = sp.judge_depth_claims(trends)
+    assert {k: v.outcome for k, v in verdicts.items()} == dict.fromkeys(sp.DEPTH_CLAIMS, "reproduced")
+    # the opposite pictures: denser with depth while decorrelation rises; the sparsest layer at the top
+    flipped = sp.judge_depth_claims(sp.depth_trends(_depth_layers([0.8, 0.7, 0.5, 0.4, 0.3],
+                                                                  [0.2, 0.3, 0.5, 0.6, 0.7])))
+    assert flipped["rho_depth_zeros"].outcome == flipped["rho_zeros_decorrelation"].outcome == "contradicted"
+    top = sp.judge_depth_claims(sp.depth_trends(_depth_layers([0.3, 0.4, 0.5, 0.6, 0.9], [0.1] * 5)))
+    assert top["top_minus_peak"].outcome == "contradicted"
+    # networks with too few rectified layers are left out, and nothing left is "not run"
+    assert sp.judge_depth_claims(sp.depth_trends(blog, min_layers=9))["rho_depth_zeros"].outcome == "not run"

@@ -19,7 +19,20 @@ import torch.nn.functional as F
 from scipy import stats as sps
 
 from .. import data, engine, locality, nets, store
-from ..sparseness import ANALYSIS_FRAMES, MEASURES, analyse_layers, basis_summary, layer_maps
+from ..engine.ensemble import activate
+from ..sparseness import (
+    ANALYSIS_FRAMES,
+    MEASURES,
+    alignment_table,
+    analyse_layers,
+    basis_summary,
+    basis_values,
+    depth_trends,
+    judge_alignment,
+    judge_depth_claims,
+    layer_maps,
+)
+from ..verdicts import Verdict, judge_difference
 from . import locality as locality_chapter
 
 __all__ = ["CHAPTER", "LayerActs", "ALEXNET_SPARSENESS_LAYERS", "alexnet_acts", "LENET_LAYERS", "lenet_layers",
@@ -28,7 +41,8 @@ __all__ = ["CHAPTER", "LayerActs", "ALEXNET_SPARSENESS_LAYERS", "alexnet_acts", 
            "local_code_table", "advantage_table", "settings_table", "info_table", "image_data_note",
            "nonzero_table", "sparsest_table", "share_range", "zeros_note", "trends_table", "decorrelation_note",
            "z_table", "add_layer_kinds", "verdict_table", "local_codes_found", "on_code_bullets",
-           "blog_comparison", "paper_note"]
+           "blog_comparison", "alignment_verdicts", "paper_note", "ALEXNET_PRE_LAYERS", "FRAMES",
+           "pre_basis_values"]
 
 CHAPTER = "60_sparseness"
 
@@ -44,6 +58,7 @@ class LayerActs:
     acts: dict[str, torch.Tensor]
     labels: torch.Tensor
     info: dict = field(default_factory=dict)
+    pre: dict[str, torch.Tensor] = field(default_factory=dict)  # hidden layers before their non-linearity
 
 
 def _balanced(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -65,6 +80,10 @@ def _examples(correct: torch.Tensor, minimum: int = 10) -> tuple[torch.Tensor, s
 
 
 ALEXNET_SPARSENESS_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
+# the module before each hidden layer's ReLU (its input): the conv or linear output, captured before the
+# in-place ReLU overwrites it (``layer_maps`` copies in the hook)
+ALEXNET_PRE_LAYERS = {"conv1": "features.0", "conv2": "features.3", "conv3": "features.6", "conv4": "features.8",
+                      "conv5": "features.10", "fc6": "classifier.1", "fc7": "classifier.4"}
 
 
 def alexnet_acts(scale: str, n_images: int = 1000, trained: bool = True, seed: int = 0,
@@ -80,6 +99,7 @@ def alexnet_acts(scale: str, n_images: int = 1000, trained: bool = True, seed: i
     test = nets.image_data(scale, "test")
     sub = test.subset(torch.from_numpy(_balanced(test.labels.numpy(), n_images, seed)))
     layers = {name: nets.ALEXNET_LAYERS[name] for name in ALEXNET_SPARSENESS_LAYERS}
+    layers |= {f"{name}:pre": module for name, module in ALEXNET_PRE_LAYERS.items()}
     maps, out = layer_maps(model, layers, sub, device=dev)
     correct = (out.argmax(1).cpu() == sub.labels)
     if not trained:
@@ -88,24 +108,34 @@ def alexnet_acts(scale: str, n_images: int = 1000, trained: bool = True, seed: i
             model = nets.AlexNet(len(info["classes"]), info["in_channels"], info["width"], info["pool_size"])
         maps, _ = layer_maps(model, layers, sub, device=dev)
     keep, which = _examples(correct)
+    kept = {k: v[keep.to(dev)] for k, v in maps.items()}
     return LayerActs(
-        {k: v[keep.to(dev)] for k, v in maps.items()}, sub.labels[keep].to(dev),
+        {k: kept[k] for k in ALEXNET_SPARSENESS_LAYERS}, sub.labels[keep].to(dev),
         {"network": "AlexNet", "trained": trained, "dataset": info["dataset"], "source": info["source"],
          "input_size": info["input_size"], "width": info["width"], "test_accuracy": info["test_accuracy"],
          "images": int(len(sub)), "correct": int(correct.sum()), "examples": which,
          "model_date": info["provenance"]["date"]},
+        {k: kept[f"{k}:pre"] for k in ALEXNET_PRE_LAYERS},
     )
 
 
 LENET_LAYERS = ("conv1", "conv2", "fc1", "fc2", "out")
 
 
-def lenet_layers(net: torch.nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
+def lenet_layers(net: torch.nn.Module, x: torch.Tensor, pre: bool = False) -> dict[str, torch.Tensor]:
     """The post-ReLU layers of ``locality.LeNet`` (as its ``forward``, which uses functional ReLUs and
     pools): conv1 and conv2 after pool and ReLU, fc1 (the LP layer's input), fc2 (the 49-unit LP or control
-    layer after BatchNorm and ReLU) and the output logits."""
-    h1 = F.relu(F.max_pool2d(net.conv1(x), 2))
-    h2 = F.relu(F.max_pool2d(net.conv2_drop(net.conv2(h1)), 2))
+    layer after BatchNorm and ReLU) and the output logits. ``pre``: the four hidden layers just before their
+    ReLU instead (the network in eval mode: dropout is the identity)."""
+    z1 = F.max_pool2d(net.conv1(x), 2)  # max-pooling commutes with the ReLU, so this is the ReLU's input
+    h1 = F.relu(z1)
+    z2 = F.max_pool2d(net.conv2_drop(net.conv2(h1)), 2)
+    h2 = F.relu(z2)
+    if pre:
+        head = net.head
+        zf1 = head.fc1(head.drop1(h2.flatten(1)))
+        zf2 = head.bn(head.lp(head.drop2(F.relu(zf1))))
+        return {"conv1": z1, "conv2": z2, "fc1": zf1, "fc2": zf2}
     logits, inner = net.head(h2.flatten(1), return_activations=True)
     return {"conv1": h1, "conv2": h2, "fc1": inner["lp_in"], "fc2": inner["lp_out"], "out": logits}
 
@@ -240,12 +270,14 @@ def lenet_acts(scale: str, arm: str = "control", trained: bool = True, n_train: 
         x = xte.to(dev)
         correct = net_t(x).argmax(1).cpu() == yte
         acts = lenet_layers(net_t if trained else net_0, x)
+        pre = lenet_layers(net_t if trained else net_0, x, pre=True)
     keep, which = _examples(correct)
     return LayerActs(
         {k: v[keep.to(dev)] for k, v in acts.items()}, yte[keep].to(dev),
         {"network": f"LeNet ({arm})", "trained": trained, "dataset": name, "source": source,
          "test_accuracy": float(correct.float().mean()), "images": int(len(yte)),
          "correct": int(correct.sum()), "examples": which, **info},
+        {k: v[keep.to(dev)] for k, v in pre.items()},
     )
 
 
@@ -302,19 +334,38 @@ def mlp_acts(scale: str, activation: str = "sigmoid", hidden: tuple[int, ...] = 
     r = 1 if trained else 0
     acts = {f"h{i + 1}": h[r] for i, h in enumerate(ens.hidden(x))}
     acts["out"] = out[r]
+    pre, h = {}, ens._inputs(x)
+    for i, (w, b) in enumerate(zip(ens.weights[:-1], ens.biases[:-1], strict=True)):
+        z = torch.baddbmm(b, h, w)  # the hidden layer's input to its sigmoid or ReLU
+        pre[f"h{i + 1}"], h = z[r], activate(z, ens.activation)
     labels = torch.as_tensor(data.y, device=dev)
     return LayerActs(
         {k: v[keep] for k, v in acts.items()}, labels[keep],
         {"network": f"MLP {activation} {'-'.join(map(str, hidden))}", "trained": trained,
          "dataset": "prototype code (paper 000)", "source": "generated", "images": int(len(labels)),
          "correct": int(correct.sum()), "examples": which, **state["info"]},
+        {k: v[keep] for k, v in pre.items()},
     )
 
 
 # --- the chapter: every network, trained and untrained ------------------------------------------------------
 
 NETWORKS = ("alexnet", "lenet", "mlp")
-ANALYSIS_VERSION = 3  # part of every cache key: bump it when the analysis changes what it computes
+ANALYSIS_VERSION = 4  # part of every cache key: bump it when the analysis changes what it computes
+FRAMES = (*ANALYSIS_FRAMES, "pre_basis")  # the chapter's frames: the library's and the pre-activation basis test
+
+
+def pre_basis_values(la: LayerActs, draws: int, seed: int, max_samples: int | None, max_units: int | None
+                     ) -> pd.DataFrame:
+    """The basis test (``basis_values``) on each hidden layer's pre-activations, with the post-activation
+    layer's ``layer`` and ``depth``. The same seed picks the same samples and neurons as the post-activation
+    test (``basis_values`` draws its subsets from the seed alone), so the two are measured on the same rows."""
+    depth = {name: i for i, name in enumerate(la.acts)}
+    parts = [basis_values(a, draws=draws, seed=seed, max_samples=max_samples, max_units=max_units,
+                          dtype=torch.float32).assign(layer=name, depth=depth[name])
+             for name, a in la.pre.items()]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["basis", "draw", "statistic", "value", "layer", "depth"])
 
 
 def variants(networks: Iterable[str] = NETWORKS,
@@ -383,6 +434,9 @@ def analyse_variant(scale: str, variant: dict, settings: Mapping, device=None, c
         frames = analyse_layers(
             la.acts, la.labels, draws=s["draws"], seed=seed, n_pairs=s["n_pairs"] or None,
             max_samples=s["max_samples"] or None, max_units=s["max_units"] or None, lc_draws=s["lc_draws"])
+        frames["pre_basis"] = pre_basis_values(la, draws=s["draws"], seed=seed,
+                                               max_samples=s["max_samples"] or None,
+                                               max_units=s["max_units"] or None)
         holder["info"] = {**la.info, "analysis_s": round(time.perf_counter() - t0, 2)}
         store.write_json(folder / "info.json", holder["info"])
         return frames
@@ -400,12 +454,12 @@ def analyse_all(scale: str, settings: Mapping, networks: Iterable[str] = NETWORK
                 progress: bool = True) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """``analyse_variant`` for every variant of ``networks``: the frames concatenated, and one info row per
     variant (data set, accuracy, examples measured, times)."""
-    parts: dict[str, list[pd.DataFrame]] = {k: [] for k in ANALYSIS_FRAMES}
+    parts: dict[str, list[pd.DataFrame]] = {k: [] for k in FRAMES}
     infos = []
     for v in store.progress_bar(variants(networks), desc="networks", disable=not progress):
         frames, info = analyse_variant(scale, v, settings, device)
-        for k in ANALYSIS_FRAMES:
-            if len(frames[k]):
+        for k in FRAMES:
+            if len(frames.get(k, ())):
                 parts[k].append(frames[k])
         infos.append({**info, "model": info.get("network"), "network": v["network"], "trained": v["trained"]})
     return {k: pd.concat(p, ignore_index=True) if p else pd.DataFrame() for k, p in parts.items()}, \
@@ -641,33 +695,71 @@ def on_code_bullets(found: pd.DataFrame, kind: pd.Series) -> str:
             "through it separates some class; its neurons, each shared by five classes, cannot.")
 
 
-def blog_comparison(layers: pd.DataFrame, rho: pd.DataFrame) -> pd.DataFrame:
-    """The blog's observations (Inception on ImageNet) beside this run's."""
-    def cell(frame, text):
-        return text(frame) if len(frame) else "not run"
+def _short(v: Verdict) -> str:
+    """A verdict in a table cell: outcome, n and p (and the networks a side that would decide it)."""
+    if v.outcome == "not run":
+        return f"not run (n = {v.n})"
+    text = f"**{v.outcome}** (n = {v.n}, p = {v.p:.2g})"
+    return text + (f"; ~{v.n_needed} a side would decide it" if v.outcome == "inconclusive" and v.n_needed else "")
 
-    alex = layers[layers["network"] == "AlexNet"]
-    alex_t, alex_u = alex[alex["trained"]], alex[~alex["trained"]]
-    blog = "the blog (Inception, ImageNet, ~200 web images)"
-    comparison = pd.DataFrame([
-        {blog: "most activations are exactly zero; sparseness grows with depth, with a bottleneck in the middle "
-         "(mixed_7 to mixed_9)",
-         "this run": cell(alex_t[alex_t["nonzero"] < 1], lambda f: "trained AlexNet: non-zero share " + ", ".join(
-             f"{r.layer} {r.nonzero:.0%}" for r in f.itertuples()) + "; untrained: "
-             + share_range(alex_u[alex_u["nonzero"] < 1]) + " in every layer")},
-        {blog: "less sparse towards the small output layer",
-         "this run": "the read-outs are linear (logits) or sigmoid outputs and have no zeros at all; in the trained "
-         "AlexNet the fc layers are less sparse than conv5"},
+
+def _per_network(frame: pd.DataFrame, column: str, fmt: str) -> str:
+    return "; ".join(f"{r.network}: {format(getattr(r, column), fmt)}" for r in frame.itertuples()) or "none"
+
+
+def blog_comparison(layers: pd.DataFrame, basis: pd.DataFrame, pre_basis: pd.DataFrame,
+                    statistic: str = "population_hoyer") -> pd.DataFrame:
+    """The blog's claims beside this run's: what each row tested, the per-network numbers, and the verdicts
+    (``localcodes.verdicts``) for the trained networks and for the untrained ones alone; every cell computed."""
+    trends = depth_trends(layers)
+    trained_t = trends[trends["trained"]]
+    on_trained, on_untrained = judge_depth_claims(trends, True), judge_depth_claims(trends, False)
+    align = alignment_table(basis, pre_basis, layers, statistic)
+    blog = "the blog's claim (Inception, ImageNet, ~200 web images)"
+    unit = "unit: a network with ≥ 3 rectified hidden layers; one-sample t-test across networks"
+    rows = [
+        {blog: "activations become sparser with depth",
+         "tested": f"Spearman's rho of depth and share of zeros over the hidden layers, > 0 ({unit})",
+         "this run (trained)": _per_network(trained_t, "rho_depth_zeros", ".2f"),
+         "verdict (trained)": _short(on_trained["rho_depth_zeros"]),
+         "untrained alone": _short(on_untrained["rho_depth_zeros"])},
+        {blog: "less sparse again towards the output",
+         "tested": f"share of zeros of the last hidden layer minus the largest earlier one, < 0 ({unit})",
+         "this run (trained)": _per_network(trained_t, "top_minus_peak", "+.1%"),
+         "verdict (trained)": _short(on_trained["top_minus_peak"]),
+         "untrained alone": _short(on_untrained["top_minus_peak"])},
         {blog: "decorrelation accompanies sparsening across depth",
-         "this run": cell(rho.dropna(), lambda f: "; ".join(f"{v}: rho {r.spearman_rho:.2f}"
-                                                             for v, r in f.iterrows()))},
-        {blog: "layers 2, 4, 6 sparser but less decorrelated than 1, 3, 5",
-         "this run": "a property of Inception's modules; our networks have no such alternation to compare"},
-        {blog: "(hypothesis) activation patterns prefer the neuronal basis",
-         "this run": "yes in every ReLU layer, trained and untrained (see the basis test); not in linear read-outs; "
-         "sigmoid layers only when saturated by training"},
-    ])
-    return comparison.set_index(blog)
+         "tested": f"Spearman's rho of share of zeros and decorrelation over the hidden layers, > 0 ({unit})",
+         "this run (trained)": _per_network(trained_t, "rho_zeros_decorrelation", ".2f"),
+         "verdict (trained)": _short(on_trained["rho_zeros_decorrelation"]),
+         "untrained alone": _short(on_untrained["rho_zeros_decorrelation"])},
+    ]
+    for stage, what in (("post", "after the non-linearity"), ("pre", "before the non-linearity")):
+        col = f"{stage}_advantage"
+        has = col in align.columns
+        wide = align[col].unstack("trained") if has else pd.DataFrame()
+        untrained = wide[False].to_numpy() if False in wide.columns else np.array([])
+        rows.append({
+            blog: "(hypothesis) activation patterns prefer the neuronal basis"
+                  + ("" if stage == "post" else ", beyond what rectification does"),
+            "tested": f"neuron basis's advantage in {statistic} over random bases {what}, mean over the hidden "
+                      "layers; trained > untrained, paired t-test (unit: a network); untrained alone: > 0",
+            "this run (trained)": (_per_network(align.xs(True, level="trained").reset_index(), col, "+.3f")
+                                   + " (untrained: " + _per_network(
+                                       align.xs(False, level="trained").reset_index(), col, "+.3f") + ")")
+            if has and True in wide.columns and False in wide.columns else "not run",
+            "verdict (trained)": _short(judge_alignment(align, stage)),
+            "untrained alone": _short(judge_difference(untrained, np.zeros_like(untrained), "greater")),
+        })
+    return pd.DataFrame(rows).set_index(blog)
+
+
+def alignment_verdicts(layers: pd.DataFrame, basis: pd.DataFrame, pre_basis: pd.DataFrame,
+                       statistic: str = "population_hoyer") -> str:
+    """The basis test's two verdicts, after and before the non-linearity, in full (Markdown)."""
+    align = alignment_table(basis, pre_basis, layers, statistic)
+    return "\n".join(f"* {what}: {judge_alignment(align, stage)}" for stage, what in
+                      (("post", "after the non-linearity"), ("pre", "before the non-linearity")))
 
 
 def paper_note(scale: str) -> str:
