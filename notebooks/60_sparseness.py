@@ -291,15 +291,13 @@ if len(found):
 # How to read this. Local codes appear where training separates the classes — the top hidden layers of the
 # trained networks and the MLPs — and not in untrained networks. A random direction of a layer is as good a
 # "unit" as a neuron for a linear read-out, so the comparison asks whether selectivity is tied to the neurons.
-# In the book-scale run it was in the ReLU layers, where the basis test also found the neuron basis special:
-# more units with on-codes among the neurons than among as many random directions. In the sigmoid MLP, whose
-# hidden layer is *not* sparser along its neurons, random directions carry many more local codes than the neurons
-# do: training places each class in its own tight cluster, and many directions through such a layout separate
-# one class from all others. A local code is a statement about a direction; only in a layer whose basis is
-# special is it a statement about a neuron. Local codes are rare in the image networks: with hundreds of test
-# images per class, a class has to be perfectly separated along one direction, which happens in a handful of fc
-# units at most. (The bullets above are computed from this run; at smoke scale, with a few dozen images and
-# barely trained networks, they can differ.)
+# The bullets above say, for this run, where on-codes sit more often. In a ReLU layer a neuron advantage is weak
+# evidence of learning on its own, since rectification alone makes that basis special (previous section). In a
+# sigmoid layer whose classes sit in tight clusters, many directions through the layout separate one class from
+# all others, so random directions can carry more local codes than the neurons. A local code is a statement about
+# a direction; only in a layer whose basis is special beyond rectification is it a statement about a neuron.
+# Local codes are rare in the image networks: with hundreds of test images per class, a class has to be perfectly
+# separated along one direction.
 
 # %% [markdown]
 # ## The blog's observations and ours

@@ -151,3 +151,18 @@ def test_lenet_cache_is_kept_per_digit_set(tmp_path, monkeypatch):
     monkeypatch.setattr(spx, "_lenet_images", other_digits)
     other = spx.lenet_acts("smoke", **run)
     assert len(trained) == 2 and other.info["dataset"] == f"other {first.info['dataset']}"
+
+
+def test_alexnet_pre_layers_are_the_inputs_of_the_layers_relus():
+    # the in-place ReLUs overwrite the conv/linear outputs: the recorder must keep them before that
+    from localcodes import nets
+    from localcodes.sparseness import layer_maps
+
+    model = nets.AlexNet(num_classes=5, in_channels=1, width=0.125, pool_size=2).eval()
+    x = torch.randn(4, 1, 96, 96, generator=torch.Generator().manual_seed(0))
+    layers = {name: nets.ALEXNET_LAYERS[name] for name in spx.ALEXNET_PRE_LAYERS}
+    layers |= {f"{name}:pre": module for name, module in spx.ALEXNET_PRE_LAYERS.items()}
+    maps, _ = layer_maps(model, layers, x, device="cpu")
+    for name in spx.ALEXNET_PRE_LAYERS:
+        assert (maps[f"{name}:pre"] < 0).any()
+        torch.testing.assert_close(torch.relu(maps[f"{name}:pre"]), maps[name])
