@@ -249,13 +249,15 @@ spx.verdict_table(summary, kind)
 # construction (compare its rows). The test says something about *learning* only as a contrast: trained against
 # untrained networks, and on the **pre-activations** (each hidden layer's input to its ReLU or sigmoid, recorded
 # by the same hooks), where rectification has not yet acted. The statistic is the neuron basis's advantage in
-# the chosen measure (neuron − mean of the random bases), averaged over a network's hidden layers; its unit is the
+# the chosen measure (neuron − mean of the random bases), averaged over a network's ReLU hidden layers (a
+# sigmoid layer has no zeros to make its basis special, so the sigmoid MLP is left out); its unit is the
 # network (one of each architecture and arm, the closest this chapter has to seeds), because the layers of one
 # network are one ordered chain, not independent observations. z scores are not used here: z divides by the
 # spread over random bases, which shrinks as the layer has more samples.
 
 # %%
-display(Markdown(f"Statistic: **{P.basis_statistic}**. Per network, mean over its hidden layers (advantage; "
+display(Markdown(f"Statistic: **{P.basis_statistic}**. Per network, mean over its ReLU hidden layers "
+                 "(advantage; "
                  "share of hidden layers where the neuron basis beats every random basis):"))
 display(sp.alignment_table(basis, pre_basis, layers, P.basis_statistic).round(3))
 display(Markdown("Trained above untrained (paired by network):\n\n"

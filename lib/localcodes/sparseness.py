@@ -590,16 +590,22 @@ def hidden_layers(layers: pd.DataFrame) -> pd.DataFrame:
 
 
 def alignment_table(post: pd.DataFrame, pre: pd.DataFrame, layers: pd.DataFrame,
-                    statistic: str = "population_hoyer") -> pd.DataFrame:
+                    statistic: str = "population_hoyer", rectified_only: bool = True) -> pd.DataFrame:
     """Per network and state: the neuron basis's advantage in ``statistic`` (neuron − mean of random bases)
     averaged over the hidden layers, after the non-linearity (``post``) and before it (``pre``), and the share
-    of hidden layers where the neuron basis beats every random basis.
+    of hidden layers where the neuron basis beats every random basis. ``rectified_only``: only the hidden layers
+    with exact zeros (in either state of the network), since the question "learning or rectification?" is
+    about ReLU layers; a sigmoid layer has no zeros to make its basis special.
 
     ``post`` and ``pre``: ``basis_values`` frames with ``network``, ``trained``, ``variant``, ``layer`` and
     ``depth`` columns. The advantage, not z: z divides by the spread over random bases, which shrinks with the
     number of samples, so it grows with the layer's size as much as with the effect."""
     keys = ["network", "trained", "variant", "layer", "depth"]
-    hidden = hidden_layers(layers)[["variant", "layer"]]
+    hidden = hidden_layers(layers)
+    if rectified_only:
+        zeros = (hidden["nonzero"] < 1).groupby([hidden["network"], hidden["layer"]]).transform("any")
+        hidden = hidden[zeros]
+    hidden = hidden[["variant", "layer"]]
     rows = []
     for stage, values in (("post", post), ("pre", pre)):
         if values is None or not len(values):

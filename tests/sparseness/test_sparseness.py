@@ -306,6 +306,10 @@ def test_alignment_verdict_follows_learning_before_the_relu_and_flips_with_the_d
     # after the ReLU every network, trained or not, prefers its neurons
     assert (table["post_advantage"] > 0).all() and (table["post_share_beating_all"] == 1).all()
     assert sp.judge_alignment(table, "pre").outcome == "reproduced"
+    # a layer without zeros (a sigmoid) is not rectified: it is left out unless asked for
+    unrectified = layers.assign(nonzero=layers["nonzero"].where(layers["layer"] != "h2", 1.0))
+    assert (sp.alignment_table(basis, pre_basis, unrectified)["hidden_layers"] == 1).all()
+    assert (sp.alignment_table(basis, pre_basis, unrectified, rectified_only=False)["hidden_layers"] == 2).all()
     layers, basis, pre_basis = _network_frames(trained_sparse=False)
     assert sp.judge_alignment(sp.alignment_table(basis, pre_basis, layers), "pre").outcome == "contradicted"
     assert sp.judge_alignment(pd.DataFrame(), "pre").outcome == "not run"

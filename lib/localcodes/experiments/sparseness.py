@@ -699,7 +699,7 @@ def _short(v: Verdict) -> str:
     """A verdict in a table cell: outcome, n and p (and the networks a side that would decide it)."""
     if v.outcome == "not run":
         return f"not run (n = {v.n})"
-    text = f"**{v.outcome}** (n = {v.n}, p = {v.p:.2g})"
+    text = f"{v.outcome} (n = {v.n}, p = {v.p:.2g})"
     return text + (f"; ~{v.n_needed} a side would decide it" if v.outcome == "inconclusive" and v.n_needed else "")
 
 
@@ -742,8 +742,8 @@ def blog_comparison(layers: pd.DataFrame, basis: pd.DataFrame, pre_basis: pd.Dat
         rows.append({
             blog: "(hypothesis) activation patterns prefer the neuronal basis"
                   + ("" if stage == "post" else ", beyond what rectification does"),
-            "tested": f"neuron basis's advantage in {statistic} over random bases {what}, mean over the hidden "
-                      "layers; trained > untrained, paired t-test (unit: a network); untrained alone: > 0",
+            "tested": f"neuron basis's advantage in {statistic} over random bases {what}, mean over the ReLU "
+                      "hidden layers; trained > untrained, paired t-test (unit: a network); untrained alone: > 0",
             "this run (trained)": (_per_network(align.xs(True, level="trained").reset_index(), col, "+.3f")
                                    + " (untrained: " + _per_network(
                                        align.xs(False, level="trained").reset_index(), col, "+.3f") + ")")
