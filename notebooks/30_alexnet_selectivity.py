@@ -97,6 +97,7 @@ from IPython.display import Markdown, display
 
 from localcodes import book, charts
 from localcodes.charts import alexnet as ax_charts
+from localcodes.experiments import abstracts
 from localcodes.experiments import alexnet as X
 from localcodes.experiments.paper001 import checks as C
 from localcodes.experiments.paper001 import classes as K
@@ -348,6 +349,9 @@ C.verdict_table(checks)
 C.save_checks(P.scale, X.CHAPTER, checks, X.layer_summary(T, labels, P.layers), dataset=P.dataset,
               classes=len(class_names), images=int(meta["n_rows"]), layers=P.layers, k=P.k)
 print(f"checks stored in results/{P.scale}/{X.CHAPTER}/checks.json")
+abstracts.save(P.scale, X.CHAPTER, abstracts.paragraph(
+    f"Paper 001's selectivity measures (chapter 30: an AlexNet-architecture network on {len(class_names)} classes "
+    f"of {P.dataset}; the units of this one network as the unit)", [(c["claim"], c["outcome"]) for c in checks]))
 
 # %% [markdown]
 # ## Results at the paper's scale

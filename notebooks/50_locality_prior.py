@@ -91,6 +91,7 @@ from IPython.display import Markdown, display
 
 from localcodes import book, locality, store, charts
 from localcodes.charts import locality as lp_charts
+from localcodes.experiments import abstracts
 from localcodes.experiments import locality as lpx
 from localcodes.experiments import locality_reference as lpr
 
@@ -330,11 +331,15 @@ ref_table = lpr.networks_table({k: v for k, v in ref.items() if v is not None})
 if len(ref_table):
     display(ref_table.groupby(["setting", "arm"])[["accuracy", "loss", "variance_lp_in", "variance_lp_out"]]
             .median().round(4))
-    display(lpr.judge(ref_table)[["setting", "arm", "claim", "prior", "control", "n", "effect", "ci_low", "ci_high",
-                                  "p", "outcome", "n_needed"]].round(4))
+    judged = lpr.judge(ref_table)
+    display(judged[["setting", "arm", "claim", "prior", "control", "n", "effect", "ci_low", "ci_high", "p", "outcome",
+                    "n_needed"]].round(4))
     first = next(k for k, v in ref.items() if v is not None)
     if "linear" in set(ref[first].members["arm"]):
         display(lpr.readme_test(ref[first]).round(4))
+abstracts.save(P.scale, lpx.CHAPTER, abstracts.paragraph(
+    "The locality prior at the README's settings (chapter 50: stored reference results, seeds as the unit)",
+    [(f"{r.claim} ({r.setting}, {r.arm})", r.outcome) for r in judged.itertuples()] if len(ref_table) else []))
 
 # %% [markdown]
 # ## Paper scale

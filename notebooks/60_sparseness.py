@@ -92,6 +92,7 @@ from IPython.display import Markdown, display
 from localcodes import book, store, charts
 from localcodes import sparseness as sp
 from localcodes.charts import sparseness as sp_charts
+from localcodes.experiments import abstracts
 from localcodes.experiments import sparseness as spx
 
 P = book.settings(PRESETS, scale, CHOICES, RANGES, networks=networks, n_images=n_images, draws=draws, lc_draws=lc_draws,
@@ -314,7 +315,11 @@ if len(found):
 # than 1, 3 and 5 concerns Inception's modules, which these networks do not have; it is not tested.
 
 # %%
-spx.blog_comparison(layers, basis, pre_basis, P.basis_statistic)
+comparison = spx.blog_comparison(layers, basis, pre_basis, P.basis_statistic)
+abstracts.save(P.scale, spx.CHAPTER, abstracts.paragraph(
+    "Sparseness across layers (chapter 60: the blog's claims, trained networks as the unit)",
+    list(zip(comparison.index, comparison["verdict (trained)"]))))
+comparison
 
 # %% [markdown]
 # **What differs from the blog, and from the paper scale.** The networks (a narrow AlexNet-architecture network
