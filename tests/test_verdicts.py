@@ -131,3 +131,49 @@ def test_count_outcomes_lists_every_outcome():
 def test_as_dict_flattens_the_interval():
     d = V.judge_difference(noisy(5, 5), noisy(0, 5, seed=3)).as_dict()
     assert {"outcome", "p", "n", "effect", "ci_low", "ci_high", "n_needed", "test"} == set(d)
+
+
+def test_noninferiority_needs_the_interval_above_minus_the_margin():
+    base = noisy(0.8, 12, sd=0.02, seed=20)
+    small_loss = base - 0.002 + noisy(0, 12, sd=0.001, seed=21)  # a significant loss, well inside a 1-point margin
+    v = V.judge_noninferiority(small_loss, base, margin=0.01)
+    assert v.outcome == "reproduced" and v.ci[0] > -0.01 and v.ci[1] < 0 and v.p < 0.05
+    gain = V.judge_noninferiority(base + 0.05, base - 0.0 + noisy(0, 12, sd=0.001, seed=22), margin=0.01)
+    assert gain.outcome == "reproduced"  # a gain is never a loss (equivalence would call it contradicted)
+    big_loss = base - 0.05 + noisy(0, 12, sd=0.002, seed=23)
+    assert V.judge_noninferiority(big_loss, base, margin=0.01).outcome == "contradicted"
+    edge = base - 0.01 + noisy(0, 12, sd=0.004, seed=24)  # a loss around the margin: significant, undecided
+    assert V.judge_noninferiority(edge, base, margin=0.01).outcome == "not reproduced"
+    noisy_loss = V.judge_noninferiority(base + noisy(0, 12, sd=0.05, seed=25), base, margin=0.01)
+    assert noisy_loss.outcome == "inconclusive" and noisy_loss.n_needed and noisy_loss.n_needed > 12
+    p_ref = stats.ttest_1samp(small_loss - base + 0.01, 0.0, alternative="greater").pvalue
+    assert v.p == pytest.approx(p_ref)
+    with pytest.raises(ValueError, match="margin"):
+        V.judge_noninferiority([1, 2], [1, 2], margin=0)
+
+
+def test_a_share_is_judged_by_an_exact_binomial_test_not_a_t_test_on_flags():
+    none = V.judge_proportion(0, 32, 0.05, "less")  # 0 of 32: a t-test on 0/1 flags has no spread and "wins"
+    assert none.outcome == "inconclusive" and none.p == pytest.approx(0.95**32)
+    assert none.n_needed == 59  # 0.95**59 < 0.05 < 0.95**58
+    assert V.judge_proportion(0, 80, 0.05, "less").outcome == "reproduced"
+    most = V.judge_proportion(25, 32, 0.5)
+    assert most.outcome == "reproduced" and most.p == pytest.approx(stats.binomtest(25, 32, 0.5, "greater").pvalue)
+    assert most.ci[0] < most.effect < most.ci[1] and most.effect == pytest.approx(25 / 32 - 0.5)
+    assert V.judge_proportion(5, 32, 0.5).outcome == "contradicted"
+    assert V.judge_proportion(1, 1, 0.5).outcome == "not run"
+    with pytest.raises(ValueError, match="k and n"):
+        V.judge_proportion(5, 3, 0.5)
+    with pytest.raises(ValueError, match="p0"):
+        V.judge_proportion(1, 3, 1.0)
+
+
+def test_two_shares_are_compared_by_fishers_exact_test():
+    v = V.judge_two_proportions(20, 32, 1, 32)
+    ref = stats.fisher_exact([[20, 12], [1, 31]], alternative="greater").pvalue
+    assert v.outcome == "reproduced" and v.p == pytest.approx(ref) and v.ci[0] < v.effect < v.ci[1]
+    flat = V.judge_two_proportions(3, 32, 1, 32)
+    assert flat.outcome == "inconclusive" and flat.n_needed and flat.n_needed > 32
+    assert V.judge_two_proportions(1, 32, 20, 32).outcome == "contradicted"
+    with pytest.raises(ValueError, match="k2 and n2"):
+        V.judge_two_proportions(1, 3, -1, 3)

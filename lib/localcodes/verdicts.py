@@ -4,15 +4,21 @@ The unit of analysis is an independent network (a seed); checkpoints or images o
 independent observations. Outcomes (``OUTCOMES``):
 
 * **reproduced** — "a is above/below b": a one-sided test is significant in the claimed direction. "No
-  difference": an equivalence test — the (1 − 2α) interval of the difference lies inside ±margin. A shape: the
+  difference": an equivalence test — the (1 − 2α) interval of the difference lies inside ±margin. "No loss
+  beyond a margin": a non-inferiority test — the interval's lower end lies above −margin. A shape: the
   paper's shape has the lowest AIC, by at least ``min_delta``. A non-significant result is never a reproduction.
 * **contradicted** — significant the other way; for "no difference", the interval lies wholly beyond the margin.
 * **not reproduced** — the interval excludes the smallest effect of interest (``sesoi``) on the claimed side;
-  for "no difference", a significant difference whose interval is not wholly beyond the margin; for a shape,
+  for "no difference", a significant difference whose interval is not wholly beyond the margin; for "no loss
+  beyond a margin" (non-inferiority), a significant loss whose interval reaches beyond the margin; for a shape,
   another shape wins by at least ``min_delta``.
 * **inconclusive** — none of these; ``n_needed`` says how many networks a side would give 80 % power at the
   effect in question (the smallest effect of interest when stated, else the observed one).
 * **not run** — fewer than two observations a side (or too few points for a shape).
+
+A share of units or networks (k of n with a property) is judged with exact tests (``judge_proportion``: binomial
+against a stated share; ``judge_two_proportions``: Fisher's against another share), not a t-test on 0/1 flags,
+which has no spread to work with when every flag is 0.
 
 Each ``Verdict`` carries n, the effect, its (1 − 2α) interval, p and ``n_needed``.
 """
@@ -32,6 +38,9 @@ __all__ = [
     "Verdict",
     "judge_difference",
     "judge_equivalence",
+    "judge_noninferiority",
+    "judge_proportion",
+    "judge_two_proportions",
     "judge_shape",
     "SHAPES",
     "aic_table",
@@ -221,6 +230,138 @@ def judge_equivalence(a, b, margin: float, paired: bool = True, alpha: float = 0
     if outcome == "inconclusive":
         needed = _power_n(margin - abs(effect), sd, paired, alpha)
     return Verdict(outcome, p, n, effect, ci, needed, name)
+
+
+def judge_noninferiority(a, b, margin: float, paired: bool = True, alpha: float = 0.05) -> Verdict:
+    """Judge the claim "a is not worse than b by more than ``margin``" (a − b > −margin) by a one-sided
+    non-inferiority test: reproduced when the (1 − 2α) interval of a − b lies above −``margin``, contradicted when
+    it lies wholly below, not reproduced when a is significantly below b but the interval reaches past the
+    margin."""
+    if not (np.isfinite(margin) and margin > 0):
+        raise ValueError(f"margin must be a positive number; got {margin}")
+    if not 0 < alpha < 0.5:
+        raise ValueError(f"alpha must be in (0, 0.5); got {alpha}")
+    a, b = _clean(a, b, paired)
+    name = ("paired" if paired else "Welch") + f" non-inferiority test, margin {margin:g}, alpha {alpha:g}"
+    n = int(a.size if paired else min(a.size, b.size))
+    if n < 2:
+        return _not_run(n, name + ": fewer than two networks a side")
+    effect, se, df, sd = _t_summary(a, b, paired)
+    ci = _interval(effect, se, df, alpha)
+    p = _p_greater(effect + margin, se, df)
+    if ci[0] > -margin:
+        outcome = "reproduced"
+    elif ci[1] < -margin:
+        outcome = "contradicted"
+    elif ci[1] < 0:
+        outcome = "not reproduced"
+    else:
+        outcome = "inconclusive"
+    needed = _power_n(effect + margin, sd, paired, alpha) if outcome == "inconclusive" else None
+    return Verdict(outcome, p, n, effect, ci, needed, name)
+
+
+# --- shares ---------------------------------------------------------------------------------------------------
+
+
+def _wilson(k: int, n: int, alpha: float) -> tuple[float, float]:
+    """The Wilson score interval of k/n with 1 − 2α coverage (the one-sided tests' matching interval)."""
+    z = float(stats.norm.ppf(1 - alpha))
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _check_counts(k: int, n: int, name: str) -> None:
+    if not (float(k).is_integer() and float(n).is_integer() and 0 <= k <= n):
+        raise ValueError(f"{name} must be whole counts with 0 <= k <= n; got k={k}, n={n}")
+
+
+def _binomial_power_n(p_true: float, p0: float, expected: str, alpha: float) -> int | None:
+    """Smallest n (by doubling, then bisection) at which the one-sided exact binomial test reaches POWER."""
+    if expected == "greater" and not p_true > p0 or expected == "less" and not p_true < p0:
+        return None
+
+    def power(n: int) -> float:
+        if expected == "greater":
+            c = int(stats.binom.isf(alpha, n, p0)) + 1  # the smallest k with P(X >= k | p0) <= alpha
+            return float(stats.binom.sf(c - 1, n, p_true))
+        c = int(stats.binom.ppf(alpha, n, p0)) - 1  # the largest k with P(X <= k | p0) <= alpha
+        while c >= 0 and stats.binom.cdf(c, n, p0) > alpha:
+            c -= 1
+        return float(stats.binom.cdf(c, n, p_true)) if c >= 0 else 0.0
+
+    hi = 2
+    while power(hi) < POWER:
+        hi *= 2
+        if hi > 10**7:
+            return None
+    lo = max(2, hi // 2)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if power(mid) >= POWER:
+            hi = mid
+        else:
+            lo = mid + 1
+    return int(hi)
+
+
+def judge_proportion(k: int, n: int, p0: float, expected: str = "greater", alpha: float = 0.05) -> Verdict:
+    """Judge the claim "the share k/n is ``expected`` (greater/less) than ``p0``" by a one-sided exact binomial
+    test (scipy). Effect: k/n − p0, with the Wilson (1 − 2α) interval; ``n_needed`` assumes the observed share."""
+    if expected not in EXPECTED:
+        raise ValueError(f"expected must be one of {EXPECTED}; got {expected!r}")
+    if not 0 < p0 < 1:
+        raise ValueError(f"p0 must be in (0, 1); got {p0}")
+    if not 0 < alpha < 0.5:
+        raise ValueError(f"alpha must be in (0, 0.5); got {alpha}")
+    _check_counts(k, n, "k and n")
+    k, n = int(k), int(n)
+    name = f"exact binomial test against {p0:g}, one-sided ({expected}), alpha {alpha:g}"
+    if n < 2:
+        return _not_run(n, name + ": fewer than two observations")
+    other = "less" if expected == "greater" else "greater"
+    p_claim = float(stats.binomtest(k, n, p0, alternative=expected).pvalue)
+    p_other = float(stats.binomtest(k, n, p0, alternative=other).pvalue)
+    low, high = _wilson(k, n, alpha)
+    outcome = "reproduced" if p_claim < alpha else "contradicted" if p_other < alpha else "inconclusive"
+    needed = _binomial_power_n(k / n, p0, expected, alpha) if outcome == "inconclusive" else None
+    return Verdict(outcome, p_claim, n, k / n - p0, (low - p0, high - p0), needed, name)
+
+
+def judge_two_proportions(k1: int, n1: int, k2: int, n2: int, expected: str = "greater",
+                          alpha: float = 0.05) -> Verdict:
+    """Judge the claim "share k1/n1 is ``expected`` (greater/less) than share k2/n2" (independent samples) by a
+    one-sided Fisher exact test (scipy). Effect: the difference of the shares, with Newcombe's (1 − 2α) interval
+    from the two Wilson intervals; ``n_needed`` (per side) from the normal approximation at the observed shares."""
+    if expected not in EXPECTED:
+        raise ValueError(f"expected must be one of {EXPECTED}; got {expected!r}")
+    if not 0 < alpha < 0.5:
+        raise ValueError(f"alpha must be in (0, 0.5); got {alpha}")
+    _check_counts(k1, n1, "k1 and n1")
+    _check_counts(k2, n2, "k2 and n2")
+    k1, n1, k2, n2 = int(k1), int(n1), int(k2), int(n2)
+    name = f"Fisher exact test, one-sided ({expected}), alpha {alpha:g}"
+    if min(n1, n2) < 2:
+        return _not_run(min(n1, n2), name + ": fewer than two observations a side")
+    other = "less" if expected == "greater" else "greater"
+    table = [[k1, n1 - k1], [k2, n2 - k2]]
+    p_claim = float(stats.fisher_exact(table, alternative=expected).pvalue)
+    p_other = float(stats.fisher_exact(table, alternative=other).pvalue)
+    p1, p2 = k1 / n1, k2 / n2
+    (l1, u1), (l2, u2) = _wilson(k1, n1, alpha), _wilson(k2, n2, alpha)
+    d = p1 - p2
+    ci = (d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
+    outcome = "reproduced" if p_claim < alpha else "contradicted" if p_other < alpha else "inconclusive"
+    needed = None
+    delta = d if expected == "greater" else -d
+    if outcome == "inconclusive" and delta > 0:
+        za, zb = stats.norm.ppf(1 - alpha), stats.norm.ppf(POWER)
+        pbar = (p1 + p2) / 2
+        spread = za * math.sqrt(2 * pbar * (1 - pbar)) + zb * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
+        needed = int(math.ceil((spread / delta) ** 2))
+    return Verdict(outcome, p_claim, min(n1, n2), d, ci, needed, name)
 
 
 # --- shapes ---------------------------------------------------------------------------------------------------
