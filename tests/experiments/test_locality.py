@@ -67,3 +67,34 @@ def test_chapter_tables_are_built_from_a_small_run(tmp_path, monkeypatch):
         "No paper-scale results have been computed yet; everything above is at scale `smoke`."]
     assert lpx.fmt_p(0.0) == "below 1e-300" and lpx.fmt_p(0.01) == "0.01"
     assert list(lpx.prior_summary((3,))["decay"]) == ["linear", "sqrt", "square"]
+
+
+def test_stored_networks_are_repruned_under_every_rule_exactly(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    kw = dict(arms=["control", "linear"], seeds=[0, 1], n_train=60, n_test=40, epochs=1, batch_size=20,
+              prune_fractions=(1.0, 0.3), n_calib=30, device="cpu", progress=False)
+    res = lpx.run_experiment("lenet", "smoke", **kw)
+    old = res.pruning[res.pruning.criterion != "weight"]
+    res.pruning = old  # as a result stored before the rule existed
+    again = lpx.repruned(res)
+    assert set(again["criterion"]) == {"magnitude", "weight", "magnitude x prior"}
+    both = again.merge(old, on=["member", "criterion", "bn", "keep"], suffixes=("", "_old"))
+    assert len(both) == len(old) and np.array_equal(both["accuracy"], both["accuracy_old"])
+    assert list(tmp_path.glob("smoke/50_locality_prior/lenet-*/pruning-*.parquet"))
+    pd.testing.assert_frame_equal(lpx.repruned(res), again)  # cached beside the result
+    res.metrics = res.metrics.assign(accuracy=res.metrics["accuracy"] + 0.01)
+    for f in tmp_path.glob("smoke/50_locality_prior/lenet-*/pruning-*.parquet"):
+        f.unlink()
+    with pytest.raises(RuntimeError, match="do not give their stored test accuracy"):
+        lpx.repruned(res)
+
+
+def test_the_whole_alexnet_trains_on_fractal_categories(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    res = lpx.run_experiment("alexnet_whole", "smoke", arms=["control", "linear"], seeds=[0], n_train=100,
+                             n_test=40, epochs=1, batch_size=20, lr=1e-3, optimizer="adam", weight_decay=1e-4,
+                             prune_fractions=(1.0, 0.1), n_calib=30, device="cpu", progress=False)
+    assert res.network == "alexnet_whole" and res.dataset == "fractal categories"
+    assert res.side == 22 and res.maps["lp_out"].shape == (2, 10, 22 * 22)  # width 0.125: 512 fc units → 22²
+    assert np.isfinite(res.metrics["accuracy"]).all() and "trained whole" in lpx.alexnet_data_note(res, "smoke")
+    assert set(res.pruning["criterion"]) == {"magnitude", "weight", "magnitude x prior"}

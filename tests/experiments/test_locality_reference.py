@@ -61,3 +61,21 @@ def test_networks_table_has_one_row_per_trained_network(tmp_path, monkeypatch):
     assert (tmp_path / "reference" / lpx.CHAPTER / "networks.parquet").exists()
     assert len(R.readme_test(res)) == 2
     assert "Not computed yet" in R.status_text({"SGD (the README's code)": None})
+
+
+def test_the_smallest_effect_scales_with_the_sheet_and_sparsification_is_judged(tmp_path, monkeypatch):
+    assert R.uniform_variance(7) == pytest.approx(8 * 49 / 48)
+    assert R.sesoi(7) == R.SESOI and R.sesoi(32) == pytest.approx(R.SESOI * R.uniform_variance(32) / (8 * 49 / 48))
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    res = lpx.run_experiment("lenet", "smoke", arms=["control", "linear"], seeds=[0, 1], n_train=60, n_test=40,
+                             epochs=1, batch_size=20, prune_fractions=(1.0, 0.5, 0.1), n_calib=30, device="cpu",
+                             progress=False)
+    curves = R.pruning_table({"SGD (the README's code)": res})
+    assert set(curves["setting"]) == {"SGD (the README's code)"} and "weight" in set(curves["criterion"])
+    checks = R.judge_sparsification(curves)
+    assert set(checks["key"]) == {"sparsify_0.5", "sparsify_0.1", "wp_beats_w"}
+    assert set(checks["outcome"]) <= {"reproduced", "not reproduced", "contradicted", "inconclusive"}
+    table = R.networks_table({"SGD (the README's code)": res})
+    assert set(table["grid_side"]) == {7}
+    R.save(table, pd.concat([R.judge(table), checks]), curves)
+    assert (tmp_path / "reference" / lpx.CHAPTER / "pruning.parquet").exists()

@@ -49,3 +49,38 @@ def test_one_training_step_of_the_stack_equals_each_member_trained_alone():
         got = stack.member(i)
         for (name, p), q in zip(net.state_dict().items(), got.state_dict().values(), strict=True):
             assert torch.allclose(p.float(), q.float(), atol=1e-5), name
+
+
+def _alexnets(dropout=0.5):
+    return [L.seeded(s, lambda d=d: L.AlexNetLP(d, 7, 0.0625, 16, 1, 64, 0.4, 0.3, dropout))
+            for s, d in enumerate([None, "linear"])]
+
+
+def test_alexnet_stack_matches_its_members_and_trains_like_them():
+    nets = _alexnets(dropout=0.0)
+    stack = L.AlexNetLPStack(nets)
+    x = torch.randint(0, 256, (5, 2, 3, 48, 48), dtype=torch.uint8)  # resized to 64 inside
+    stack.eval()
+    for i, net in enumerate(nets):
+        assert torch.allclose(stack(x)[:, i], net.eval()(x[:, i]), atol=1e-5)
+    y = torch.randint(0, 7, (5, 2))
+    stack.train()
+    opt = torch.optim.SGD(stack.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    F.cross_entropy(stack(x).reshape(-1, 7), y.reshape(-1), reduction="none").reshape(5, 2).mean(0).sum().backward()
+    opt.step()
+    for i, net in enumerate(nets):
+        net.train()
+        o = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+        F.cross_entropy(net(x[:, i]), y[:, i]).backward()
+        o.step()
+        for (name, p), q in zip(net.state_dict().items(), stack.member(i).state_dict().values(), strict=True):
+            assert torch.allclose(p.float(), q.float(), atol=1e-5), name
+
+
+def test_alexnet_lp_refuses_bad_sizes():
+    import pytest
+
+    with pytest.raises(ValueError, match="input_size"):
+        L.AlexNetLP(None, 10, 0.0625, 16, 1, 32)
+    with pytest.raises(ValueError, match="square"):
+        L.AlexNetLP(None, 10, 0.0625, 15, 1, 64)

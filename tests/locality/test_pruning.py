@@ -62,3 +62,22 @@ def test_unpruned_curve_reproduces_the_evaluation_and_lp_wires_are_shorter():
     assert (sparse["n_kept"] == round(0.2 * 625)).all()
     best = lpx.equal_accuracy(curve, target=0.0)
     assert set(best["keep"]) == {0.2}
+
+
+def test_the_weight_rule_ignores_the_prior_and_equals_magnitude_for_a_control():
+    members = L.members_table(["control", "linear"], [0])
+    heads = [L.seeded(0, lambda d=d: L.Head(6, 25, 3, d)) for d in (None, "linear")]
+    stack = L.HeadStack(heads)
+    x, y = torch.randn(40, 6), torch.randint(0, 3, (40,))
+    ev = L.evaluate_stack(stack, x, y)
+    calib = L.evaluate_stack(stack, torch.randn(30, 6), torch.randint(0, 3, (30,)))["lp_in"]
+    curve = L.pruning_curve(stack, ev["lp_in"], y, calib, [1.0, 0.2], members)
+    assert set(curve["criterion"]) == set(L.pruning.CRITERIA)
+    at = curve[(curve["keep"] == 0.2) & (curve["bn"] == "recalibrated")].set_index(["criterion", "arm"])
+    cols = ["accuracy", "length", "n_kept"]
+    assert np.allclose(at.loc[("weight", "control"), cols], at.loc[("magnitude", "control"), cols])
+    # same initial W in both arms (one seed): ranked by raw |W| the prior layer keeps the control's long wires
+    assert at.loc[("weight", "linear"), "length"] == pytest.approx(at.loc[("magnitude", "control"), "length"])
+    assert at.loc[("magnitude", "linear"), "length"] < at.loc[("weight", "linear"), "length"]
+    with pytest.raises(ValueError, match="criteria must be among"):
+        L.pruning_curve(stack, ev["lp_in"], y, calib, [1.0], members, criteria=["random"])

@@ -14,7 +14,7 @@ import torch
 
 from ..locality import DECAYS, grid_prior
 
-__all__ = ["prior_chart", "prior_matrix_chart", "class_map_chart", "pruning_chart"]
+__all__ = ["prior_chart", "prior_matrix_chart", "class_map_chart", "pruning_chart", "sparsification_chart"]
 
 
 def prior_chart(side: int = 7, decays: Sequence[str] = tuple(DECAYS), title: str | None = None):
@@ -194,3 +194,22 @@ def pruning_chart(curve: pd.DataFrame, bn: str = "recalibrated", title: str | No
         .properties(width=260, height=220)
     )
     return alt.hconcat(acc, wire, title=title or "pruning W ⊙ P after training")
+
+
+def sparsification_chart(table: pd.DataFrame, margin: float, title: str | None = None):
+    """Accuracy lost to pruning (pruned − unpruned, percentage points; mean over networks with its 90 % interval)
+    against the share of connections kept, per arm, one panel per pruning rule; the dashed line is −``margin``,
+    the largest loss that still counts as none (``experiments.sparsification.loss_table``'s rows)."""
+    t = table.assign(loss=100 * table["effect"], low=100 * table["ci_low"], high=100 * table["ci_high"])
+    t = t[["criterion", "arm", "keep", "loss", "low", "high", "outcome"]]
+    enc = {"x": alt.X("keep:Q", scale=alt.Scale(type="log"), title="share of connections kept"),
+           "color": alt.Color("arm:N")}
+    band = alt.Chart().mark_errorbar(ticks=True).encode(y=alt.Y("low:Q", title="accuracy change (points)"),
+                                                         y2="high:Q", **enc)
+    line = alt.Chart().mark_line(point=True).encode(
+        y="loss:Q", tooltip=["arm", "keep", alt.Tooltip("loss:Q", format=".2f"), "outcome"], **enc)
+    rule = alt.Chart().mark_rule(strokeDash=[4, 3], color="grey").encode(y="m:Q").transform_calculate(
+        m=f"{-100 * margin}")
+    return alt.layer(band, line, rule, data=t).properties(width=230, height=200).facet(
+        column=alt.Column("criterion:N", title="pruned by")).properties(
+        title=title or f"pruning after training: accuracy change (dashed: −{100 * margin:g} points, the margin)")

@@ -1,4 +1,5 @@
-"""The locality-prior chapter's experiment: LeNets and AlexNet heads with and without the prior, several seeds
+"""The locality-prior chapter's experiment: LeNets and AlexNet-architecture networks (trained whole, or heads on a
+frozen trunk) with and without the prior, several seeds
 per arm, trained as one stack, measured, pruned and cached; and the tables that compare them with the Locality
 Prior README's reported numbers.
 
@@ -30,6 +31,8 @@ from .. import data, nets, store
 from ..locality import (
     ARMS,
     DECAYS,
+    AlexNetLP,
+    AlexNetLPStack,
     Head,
     HeadStack,
     LeNet,
@@ -47,17 +50,21 @@ from ..locality import (
     train_stack,
     variance_2d,
 )
+from ..locality.pruning import CRITERIA as PRUNING_CRITERIA
 from ..nets import FASHION_CLASSES
 
 __all__ = ["CHAPTER", "README", "NETWORKS", "LPResult", "lenet_data", "run_experiment", "equal_accuracy",
-           "implied_df", "LAYER_NAMES", "fmt_p", "styled", "prior_summary", "arm_order", "lenet_data_note",
+           "repruned", "implied_df", "LAYER_NAMES", "fmt_p", "styled", "prior_summary", "arm_order", "lenet_data_note",
            "settings_table", "accuracy_table", "accuracy_differences", "clustering_tests", "clustering_tests_table",
            "main_test", "readme_comparison", "reading_the_numbers", "decay_table", "equal_accuracy_table",
            "equal_accuracy_note", "wire_summary", "alexnet_data_note", "alexnet_accuracy_table",
            "alexnet_comparison", "verdict", "run_summary", "paper_lenet", "paper_summary"]
 
 CHAPTER = "50_locality_prior"
-NETWORKS = ("lenet", "alexnet")
+#: ``lenet``: the README's LeNet; ``alexnet``: the classifier head retrained on frozen convolutional features of
+#: ``nets.trained_alexnet``; ``alexnet_whole``: an AlexNet-architecture network with the LP layer, trained whole
+#: from scratch on the fractal categories (``nets.image_data(…, dataset="fractals")``).
+NETWORKS = ("lenet", "alexnet", "alexnet_whole")
 
 # The Locality Prior README's reported numbers (LeNet on MNIST; AlexNet on ImageNet), for the comparison tables.
 README = {
@@ -75,7 +82,7 @@ README = {
 
 @dataclass
 class LPResult:
-    """Everything the chapter shows for one network (LeNet or the AlexNet head).
+    """Everything the chapter shows for one network (LeNet, the whole AlexNet or the AlexNet head).
 
     ``members``: one row per trained network (arm, decay, l1, seed); ``metrics``: test accuracy and loss per
     member; ``maps``: per-class mean maps (M, C, K) of the LP layer's input (``lp_in``) and output
@@ -148,6 +155,30 @@ def _class_names(dataset: str, n: int) -> list[str]:
     return list(FASHION_CLASSES) if dataset == "Fashion-MNIST" and n == 10 else [str(c) for c in range(n)]
 
 
+def _balanced(imgs: nets.ImageData, n: int, seed: int) -> nets.ImageData:
+    """A seeded subset of ``imgs`` with the same number of images per class (n // classes, at most the rarest
+    class's count), in their original order."""
+    labels = imgs.labels.numpy()
+    per = min(max(1, n // len(imgs.class_names)), int(np.bincount(labels).min()))
+    order = np.random.default_rng(seed).permutation(len(labels))
+    by_class = order[np.argsort(labels[order], kind="stable")]
+    starts = np.concatenate([[0], np.cumsum(np.bincount(labels))[:-1]])
+    return imgs.subset(torch.from_numpy(np.sort(by_class[(starts[:, None] + np.arange(per)[None, :]).ravel()])))
+
+
+def _whole_data(scale: str, n_train: int, n_test: int, data_seed: int, device: torch.device) -> tuple:
+    """The whole-AlexNet experiment's data: balanced subsets of the fractal categories chapter 30's network
+    learns (the ``book`` scale's at ``reference`` scale), as uint8 (N, 3, h, w); the network resizes and
+    standardises them itself (``locality.AlexNetLP``)."""
+    images_scale = "book" if scale == "reference" else scale
+    out = []
+    for split, n in (("train", n_train), ("test", n_test)):
+        sub = _balanced(nets.image_data(images_scale, split, dataset="fractals"), n, data_seed)
+        out += [sub.raw.to(device), sub.labels.to(device)]
+    preset = nets.training_preset(images_scale, "fractals")
+    return (*out, sub.class_names, sub.name, sub.source, preset, (sub.mean, sub.std))
+
+
 def _alexnet_data(
     scale: str, n_train: int, n_test: int, data_seed: int, device: torch.device, progress: bool
 ):
@@ -156,20 +187,49 @@ def _alexnet_data(
     out = []
     for split, n in (("train", n_train), ("test", n_test)):
         with _quiet_fetch():
-            imgs = nets.image_data(scale, split)
-        labels = imgs.labels.numpy()
-        per = min(max(1, n // len(imgs.class_names)), int(np.bincount(labels).min()))
-        order = np.random.default_rng(data_seed).permutation(len(labels))
-        by_class = order[np.argsort(labels[order], kind="stable")]
-        starts = np.concatenate([[0], np.cumsum(np.bincount(labels))[:-1]])
-        keep = np.sort(by_class[(starts[:, None] + np.arange(per)[None, :]).ravel()])
-        sub = imgs.subset(torch.from_numpy(keep))
+            sub = _balanced(nets.image_data(scale, split), n, data_seed)
         feats = []
         with torch.no_grad():  # not around trained_alexnet: it may have to train the network first
             for x, _, _ in sub.batches(256):
                 feats.append(torch.flatten(model.avgpool(model.features(x.to(device))), 1))
         out += [torch.cat(feats), sub.labels.to(device)]
     return (*out, list(info["classes"]), info["dataset"], info["source"], int(round(4096 * info["width"])))
+
+
+def _setup(network: str, scale: str, members: pd.DataFrame, n_train: int, n_test: int, data_seed: int,
+           dev: torch.device, progress: bool) -> tuple:
+    """The data and the freshly initialised stack of one experiment: ``(model, (xtr, ytr, xte, yte), names,
+    dataset, source)``."""
+    if network == "lenet":
+        xtr, ytr, xte, yte, names, dataset, source = lenet_data(n_train, n_test, data_seed, dev)
+        n_cls = len(names)
+        lenets = [
+            seeded(int(r.seed), lambda r=r: LeNet(arm_decay(r.decay), n_cls, xtr.shape[1], 49, 0.5, r.l1))
+            for r in members.itertuples()
+        ]
+        model = LeNetStack(lenets).to(dev)
+    elif network == "alexnet_whole":
+        xtr, ytr, xte, yte, names, dataset, source, preset, (mean, std) = _whole_data(
+            scale, n_train, n_test, data_seed, dev)
+        n_cls, width, size = len(names), preset["width"], preset["input_size"]
+        hidden = math.isqrt(round(4096 * width)) ** 2  # the network's fc width, on the largest square grid
+        whole = [
+            seeded(int(r.seed), lambda r=r: AlexNetLP(arm_decay(r.decay), n_cls, width, hidden,
+                                                      nets.pool5_size(size), size, mean, std, 0.5, r.l1))
+            for r in members.itertuples()
+        ]
+        model = AlexNetLPStack(whole).to(dev)
+    else:
+        xtr, ytr, xte, yte, names, dataset, source, hidden = _alexnet_data(
+            scale, n_train, n_test, data_seed, dev, progress
+        )
+        n_cls = len(names)
+        heads = [
+            seeded(int(r.seed), lambda r=r: Head(xtr.shape[1], hidden, n_cls, arm_decay(r.decay), 0.5, r.l1))
+            for r in members.itertuples()
+        ]
+        model = HeadStack(heads).to(dev)
+    return model, (xtr, ytr, xte, yte), names, dataset, source
 
 
 def run_experiment(
@@ -197,7 +257,8 @@ def run_experiment(
     resumable.
 
     ``lenet``: the LeNet with the extra layer on ``data.load_digits`` (balanced subsets of ``n_train`` training and
-    ``n_test`` test images); ``alexnet``: the head (fc6 → LP/fc7 → BN → fc8) retrained on the frozen
+    ``n_test`` test images); ``alexnet_whole``: ``locality.AlexNetLP`` trained whole on balanced subsets of the
+    fractal categories; ``alexnet``: the head (fc6 → LP/fc7 → BN → fc8) retrained on the frozen
     convolutional features of ``nets.trained_alexnet(scale)``. Results go to
     ``results/<scale>/50_locality_prior/<network>-<key>/`` (a rerun with the same settings loads them; an
     interrupted run resumes from its last finished epoch). ``cached_only=True`` returns the cached result or
@@ -227,29 +288,17 @@ def run_experiment(
     folder = store.results_dir(scale, CHAPTER) / f"{network}-{store.key(config)}"
     bundle = folder / "result.pt"
     if cache and bundle.exists():
-        return _load_result(folder)
+        res = _load_result(folder)
+        if not set(PRUNING_CRITERIA) <= set(res.pruning["criterion"]):  # stored before a pruning rule existed
+            res.pruning = repruned(res, device=dev)
+        return res
     if cached_only:  # e.g. a book-scale chapter asking whether paper-scale results were computed
         return None
 
     t0 = time.perf_counter()
-    if network == "lenet":
-        xtr, ytr, xte, yte, names, dataset, source = lenet_data(n_train, n_test, data_seed, dev)
-        n_cls = len(names)
-        nets = [
-            seeded(int(r.seed), lambda r=r: LeNet(arm_decay(r.decay), n_cls, xtr.shape[1], 49, 0.5, r.l1))
-            for r in members.itertuples()
-        ]
-        model = LeNetStack(nets).to(dev)
-    else:
-        xtr, ytr, xte, yte, names, dataset, source, hidden = _alexnet_data(
-            scale, n_train, n_test, data_seed, dev, progress
-        )
-        n_cls = len(names)
-        heads = [
-            seeded(int(r.seed), lambda r=r: Head(xtr.shape[1], hidden, n_cls, arm_decay(r.decay), 0.5, r.l1))
-            for r in members.itertuples()
-        ]
-        model = HeadStack(heads).to(dev)
+    model, (xtr, ytr, xte, yte), names, dataset, source = _setup(network, scale, members, n_train, n_test,
+                                                                  data_seed, dev, progress)
+    n_cls = len(names)
     t_data = time.perf_counter() - t0
     folder.mkdir(parents=True, exist_ok=True)
     t1 = time.perf_counter()
@@ -275,14 +324,11 @@ def run_experiment(
     metrics["accuracy"] = ev["accuracy"].cpu().numpy()
     metrics["loss"] = ev["loss"].cpu().numpy()
     metrics["train_loss"] = history[-1]["train_loss"] if history else np.nan
-    head = model.head if network == "lenet" else model
+    head = model if network == "alexnet" else model.head
     side = head.side
     maps = {layer: class_maps(ev[layer], yte, n_cls).cpu() for layer in ("lp_in", "lp_out")}
     image_var = {layer: variance_2d(ev[layer], side).float().cpu() for layer in ("lp_in", "lp_out")}
-    g = torch.Generator().manual_seed(data_seed)
-    pick = torch.randperm(xtr.shape[0], generator=g)[: min(n_calib, xtr.shape[0])].to(dev)
-    calib = evaluate_stack(model, xtr[pick], ytr[pick])["lp_in"]
-    curve = pruning_curve(head, ev["lp_in"], yte, calib, prune_fractions, members)
+    curve = _prune(model, network, (xtr, ytr, yte), ev["lp_in"], prune_fractions, n_calib, data_seed, members)
     info = {
         "data_s": round(t_data, 2),
         "train_s": round(t_train, 2),
@@ -311,6 +357,42 @@ def run_experiment(
         _save_result(folder, res, model)
         (folder / "checkpoint.pt").unlink(missing_ok=True)
     return res
+
+
+def _prune(model: nn.Module, network: str, xy: tuple, lp_in_test: torch.Tensor, fractions: Sequence[float],
+           n_calib: int, data_seed: int, members: pd.DataFrame, criteria: Sequence[str] = PRUNING_CRITERIA):
+    """``pruning_curve`` of a trained stack: BatchNorm re-estimated on ``n_calib`` training images picked by
+    ``data_seed``."""
+    xtr, ytr, yte = xy
+    head = model if network == "alexnet" else model.head
+    g = torch.Generator().manual_seed(data_seed)
+    pick = torch.randperm(xtr.shape[0], generator=g)[: min(n_calib, xtr.shape[0])].to(xtr.device)
+    calib = evaluate_stack(model, xtr[pick], ytr[pick])["lp_in"]
+    return pruning_curve(head, lp_in_test, yte, calib, fractions, members, criteria)
+
+
+def repruned(res: LPResult, criteria: Sequence[str] = PRUNING_CRITERIA, device=None) -> pd.DataFrame:
+    """The pruning curve of a stored result under ``criteria``, recomputed from its saved networks (results
+    stored before a rule existed lack it); cached beside the result, keyed by the rules."""
+    cfg = res.config
+    folder = store.results_dir(cfg["scale"], CHAPTER) / f"{res.network}-{store.key(cfg)}"
+    if not (folder / "model.pt").exists():
+        raise FileNotFoundError(f"no saved networks under {folder}: run run_experiment first")
+    target = folder / f"pruning-{store.key({'criteria': list(criteria)})}.parquet"
+    if target.exists():
+        return pd.read_parquet(target)
+    dev = store.pick_device(None if device is None else str(device))
+    model, (xtr, ytr, xte, yte), *_ = _setup(res.network, cfg["scale"], res.members, cfg["n_train"],
+                                             cfg["n_test"], cfg["data_seed"], dev, False)
+    model.load_state_dict(torch.load(folder / "model.pt", map_location=dev, weights_only=True))
+    ev = evaluate_stack(model, xte, yte)
+    if not np.allclose(ev["accuracy"].cpu().numpy(), res.metrics["accuracy"].to_numpy(), atol=1e-9):
+        raise RuntimeError(f"the networks reloaded from {folder} do not give their stored test accuracy: the data "
+                           "or the code changed since they were trained")
+    curve = _prune(model, res.network, (xtr, ytr, yte), ev["lp_in"], cfg["prune_fractions"], cfg["n_calib"],
+                   cfg["data_seed"], res.members, criteria)
+    store.write_parquet(target, curve)
+    return curve
 
 
 def _save_result(folder: Path, res: LPResult, model: nn.Module) -> None:
@@ -600,8 +682,10 @@ def wire_summary(eq: pd.DataFrame, curve: pd.DataFrame, arms: Sequence[str]) -> 
 
 
 def alexnet_data_note(res: LPResult, scale: str) -> str:
-    """Which data the AlexNet heads were trained on (Markdown)."""
-    return (f"**Data:** {res.dataset} ({res.source}) through the `{scale}` AlexNet-architecture network; "
+    """Which data the AlexNet networks (whole, or heads on a frozen trunk) were trained on (Markdown)."""
+    how = ("trained whole, from scratch" if res.network == "alexnet_whole"
+           else f"heads on the frozen convolutional layers of the `{scale}` AlexNet-architecture network")
+    return (f"**Data:** {res.dataset} ({res.source}), {how}; "
             f"{res.info['n_train']} training and {res.info['n_test']} test images; fc width "
             f"{res.side}² = {res.side ** 2} units. The README used ImageNet.")
 
@@ -615,7 +699,7 @@ def alexnet_accuracy_table(res: LPResult) -> pd.DataFrame:
 
 
 def alexnet_comparison(res: LPResult, n_perm: int = 50) -> tuple[pd.DataFrame, object, object]:
-    """The AlexNet head's clustering tests: ``(tests, the README comparison per layer, the spread over seeds)``
+    """The AlexNet's clustering tests: ``(tests, the README comparison per layer, the spread over seeds)``
     (the last two formatted)."""
     a_clus = res.clustering(n_perm=n_perm)
     a_tests = paired_clustering_tests(a_clus, "linear")
@@ -651,7 +735,7 @@ def run_summary(tests: pd.DataFrame, arms: Sequence[str], a_tests: pd.DataFrame 
     """Every verdict of this run in one list (Markdown)."""
     bullets = [verdict(tests.loc[(a, "lp_out")], f"LeNet, {a} prior, LP output") for a in arms[1:]]
     if a_tests is not None:
-        bullets += [verdict(a_tests.loc[layer], f"AlexNet head, linear prior, {LAYER_NAMES[layer]}")
+        bullets += [verdict(a_tests.loc[layer], f"AlexNet, linear prior, {LAYER_NAMES[layer]}")
                     for layer in ("lp_in", "lp_out")]
     return "**This run in one list** (scale `" + scale + "`):\n\n" + "\n".join(f"* {b}" for b in bullets)
 

@@ -27,13 +27,26 @@ from .layer import (
     grid_side,
     wiring_penalty,
 )
-from .models import ARMS, Head, HeadStack, LeNet, LeNetStack, arm_decay, members_table, seeded
+from .models import (
+    ARMS,
+    AlexNetLP,
+    AlexNetLPStack,
+    Head,
+    HeadStack,
+    LeNet,
+    LeNetStack,
+    arm_decay,
+    members_table,
+    seeded,
+)
 from .pruning import prune_by_magnitude, pruning_curve, score_ranks, wiring_lengths
 from .training import OPTIMIZERS, evaluate_stack, train_stack
 
 __all__ = [
     "DECAYS",
     "ARMS",
+    "AlexNetLP",
+    "AlexNetLPStack",
     "OPTIMIZERS",
     "grid_side",
     "grid_coords",

@@ -17,9 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..nets import AlexNet, pool5_size
 from .layer import DECAYS, LocalityPrior, StackedLinear, grid_distance, grid_side
 
-__all__ = ["ARMS", "Head", "HeadStack", "LeNet", "LeNetStack", "arm_decay", "seeded", "members_table"]
+__all__ = ["ARMS", "AlexNetLP", "AlexNetLPStack", "Head", "HeadStack", "LeNet", "LeNetStack", "arm_decay", "seeded",
+           "members_table"]
 
 # arm name → (decay of the prior or None for the control, L1 coefficient on W ⊙ P)
 ARMS: dict[str, tuple[str | None, float]] = {
@@ -224,6 +226,106 @@ class LeNetStack(nn.Module):
                 getattr(net, name).weight.copy_(getattr(self, name).weight[sl])
                 getattr(net, name).bias.copy_(getattr(self, name).bias[sl])
         net.head = self.head.member(i)
+        return net.train(self.training)
+
+
+def _prepare(raw: torch.Tensor, norm: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 (B, C, H, W) → float, resized to ``size`` (bilinear) and standardised with ``norm`` = (mean, std)."""
+    x = raw.to(norm.dtype).div(255.0)
+    if x.shape[-1] != size or x.shape[-2] != size:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    return (x - norm[0]) / norm[1]
+
+
+class AlexNetLP(nn.Module):
+    """An AlexNet-architecture network (``nets.AlexNet``'s convolutional layers at ``width``) whose classifier is
+    the experiment's ``Head`` — Dropout → fc6 → ReLU → Dropout → LP or Linear (``hidden`` → ``hidden``) → BN →
+    ReLU → fc8 — trained whole, from scratch. Input: uint8 images (B, 3, H, W), resized to ``input_size`` and
+    standardised with ``mean``/``std`` inside the network (so a stack can index uint8 tensors)."""
+
+    def __init__(
+        self,
+        decay: str | None = "linear",
+        n_classes: int = 100,
+        width: float = 0.25,
+        hidden: int = 1024,
+        pool_size: int = 2,
+        input_size: int = 96,
+        mean: float = 0.0,
+        std: float = 1.0,
+        dropout: float = 0.5,
+        l1: float = 0.0,
+    ) -> None:
+        super().__init__()
+        pool5_size(input_size)  # a clear error for inputs too small for AlexNet
+        if not std > 0:
+            raise ValueError(f"std must be > 0; got {std}")
+        base = AlexNet(n_classes, 3, width, pool_size)
+        self.width, self.pool_size, self.input_size = width, pool_size, input_size
+        self.features = base.features
+        c5 = self.features[10].out_channels
+        self.head = Head(c5 * pool_size * pool_size, hidden, n_classes, decay, dropout, l1)
+        self.register_buffer("norm", torch.tensor([mean, std], dtype=torch.get_default_dtype()))
+
+    def forward(self, x: torch.Tensor, return_activations: bool = False):
+        h = F.adaptive_avg_pool2d(self.features(_prepare(x, self.norm, self.input_size)), self.pool_size)
+        return self.head(torch.flatten(h, 1), return_activations)
+
+
+class AlexNetLPStack(nn.Module):
+    """M ``AlexNetLP``s as one computation: every convolution grouped by member, then a ``HeadStack``. Input
+    (B, M, 3, H, W) uint8: member m sees ``x[:, m]``."""
+
+    def __init__(self, nets: Sequence[AlexNetLP]) -> None:
+        super().__init__()
+        if not nets:
+            raise ValueError("nets must hold at least one AlexNetLP")
+        n0, m = nets[0], len(nets)
+        shapes = {(n.width, n.pool_size, n.input_size, tuple(n.norm.tolist())) for n in nets}
+        if len(shapes) != 1:
+            raise ValueError(f"all networks must share width, pool size, input size and normalisation; got {shapes}")
+        self.width, self.pool_size, self.input_size = n0.width, n0.pool_size, n0.input_size
+        self.register_buffer("norm", n0.norm.clone())
+        layers = []
+        for i, layer in enumerate(n0.features):
+            if isinstance(layer, nn.Conv2d):
+                conv = nn.Conv2d(m * layer.in_channels, m * layer.out_channels, layer.kernel_size, layer.stride,
+                                 layer.padding, groups=m)
+                with torch.no_grad():
+                    conv.weight.copy_(torch.cat([n.features[i].weight for n in nets]))
+                    conv.bias.copy_(torch.cat([n.features[i].bias for n in nets]))
+                layers.append(conv)
+            else:  # ReLU and max pooling act per channel: shared between members
+                layers.append(layer)
+        self.features = nn.Sequential(*layers)
+        self.head = HeadStack([n.head for n in nets])
+
+    @property
+    def members(self) -> int:
+        return self.head.members
+
+    def trunk(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, M, 3, H, W) uint8 images → (B, M, c5 · pool²) features entering the head."""
+        b, m = x.shape[:2]
+        h = _prepare(x.reshape(b, m * x.shape[2], *x.shape[-2:]), self.norm, self.input_size)
+        h = F.adaptive_avg_pool2d(self.features(h), self.pool_size)
+        return h.reshape(b, m, -1)
+
+    def forward(self, x: torch.Tensor, return_activations: bool = False):
+        return self.head(self.trunk(x), return_activations)
+
+    def member(self, i: int) -> AlexNetLP:
+        """Member i as a standalone ``AlexNetLP``."""
+        h = self.head
+        net = AlexNetLP(h.decays[i], h.n_classes, self.width, h.hidden, self.pool_size, self.input_size,
+                        float(self.norm[0]), float(self.norm[1]), h.dropout, h.l1s[i]).to(self.norm.device)
+        with torch.no_grad():
+            for j, layer in enumerate(self.features):
+                if isinstance(layer, nn.Conv2d):
+                    per = layer.out_channels // self.members
+                    net.features[j].weight.copy_(layer.weight[i * per : (i + 1) * per])
+                    net.features[j].bias.copy_(layer.bias[i * per : (i + 1) * per])
+        net.head = h.member(i)
         return net.train(self.training)
 
 

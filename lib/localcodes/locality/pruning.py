@@ -1,8 +1,8 @@
 """Sparsifying the effective weights W ⊙ P after training, as the Locality Prior README proposed.
 
-Connections are ranked by |W ⊙ P| (|W| for a control; optionally times the linear prior, a distance-aware rule),
-the smallest removed, BatchNorm's statistics re-estimated, and accuracy and the wiring of the kept connections
-measured.
+Connections are ranked by |W ⊙ P| (|W| for a control; optionally times the linear prior, a distance-aware rule;
+or by the raw |W| of a prior layer, ignoring the prior it trained with), the smallest removed, BatchNorm's
+statistics re-estimated, and accuracy and the wiring of the kept connections measured.
 """
 
 from __future__ import annotations
@@ -15,7 +15,12 @@ import torch.nn.functional as F
 
 from .models import HeadStack
 
-__all__ = ["score_ranks", "prune_by_magnitude", "wiring_lengths", "pruning_curve"]
+#: How connections are ranked for pruning: ``magnitude`` |W ⊙ P| (the README's proposal; |W| for a control),
+#: ``weight`` the raw |W| before the prior (differs from ``magnitude`` only for a prior layer), ``magnitude x prior``
+#: |W ⊙ P| · P_linear (a control pruned with the geometry it never trained with).
+CRITERIA = ("magnitude", "weight", "magnitude x prior")
+
+__all__ = ["CRITERIA", "score_ranks", "prune_by_magnitude", "wiring_lengths", "pruning_curve"]
 
 
 def score_ranks(scores: torch.Tensor) -> torch.Tensor:
@@ -65,16 +70,18 @@ def pruning_curve(
     h_calib: torch.Tensor,
     fractions: Sequence[float],
     members: pd.DataFrame,
-    criteria: Sequence[str] = ("magnitude", "magnitude x prior"),
+    criteria: Sequence[str] = CRITERIA,
 ) -> pd.DataFrame:
     """Accuracy and wiring after pruning the LP/fc layer's effective weights W ⊙ P, per member and kept
     fraction.
 
     ``h_test``, ``h_calib`` (N, M, K): activations entering the layer (``lp_in``) for the test images and for
     training images used to re-estimate BatchNorm's statistics after pruning (``bn="recalibrated"``; the
-    running statistics of the unpruned network are also evaluated, ``bn="running"``). Criteria: ``magnitude``
-    keeps the largest |W ⊙ P| (|W| for the control); ``magnitude x prior`` keeps the largest |W ⊙ P| ·
-    P_linear, a distance-aware rule that lets a control be pruned with the geometry it never trained with."""
+    running statistics of the unpruned network are also evaluated, ``bn="running"``). ``criteria``: any of
+    ``CRITERIA``; the kept connections always carry their effective weights W ⊙ P."""
+    bad = [c for c in criteria if c not in CRITERIA]
+    if bad:
+        raise ValueError(f"criteria must be among {CRITERIA}; got {bad}")
     head.eval()
     w_eff = head.lp.masked_weight  # (M, K, K)
     dist = head.distance.to(w_eff)
@@ -86,9 +93,10 @@ def pruning_curve(
     run_var = head.bn.running_var.reshape(head.members, -1)
     rows = []
     for criterion in criteria:
-        if criterion not in ("magnitude", "magnitude x prior"):
-            raise ValueError(f"criteria must be among ('magnitude', 'magnitude x prior'); got {criterion!r}")
-        scores = w_eff.abs() * (prior_lin if criterion == "magnitude x prior" else 1.0)
+        if criterion == "weight":
+            scores = head.lp.weight.abs()
+        else:
+            scores = w_eff.abs() * (prior_lin if criterion == "magnitude x prior" else 1.0)
         ranks = score_ranks(scores)
         for keep in fractions:
             mask = prune_by_magnitude(scores, keep, ranks)
