@@ -83,3 +83,44 @@ def test_observers_are_independent_members():
     assert not torch.equal(out[:, 1], out2[:, 1])
     with pytest.raises(ValueError, match="arch must be one of"):
         rating.ObserverEnsemble(2, "transformer")
+
+
+def _colour(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The toy images in colour: the bar's class also sets its colour channel (a cue only colour observers see)."""
+    out = torch.stack([x // 3, x // 3, x // 3], 1)
+    for c in range(3):
+        out[y == c, c] = x[y == c]
+    return out
+
+
+def test_colour_observers_rate_colour_panels_and_refuse_grey_ones(tmp_path):
+    x, y = _toy_images(150)
+    xc = _colour(x, y)
+    ensembles, table = rating.train_observers(xc, y, per_arch=2, epochs=2, batch_size=32, seed=0,
+                                              test=(_colour(*_toy_images(30, seed=1)), _toy_images(30, seed=1)[1]),
+                                              cache_dir=tmp_path, progress=False)
+    assert (table.test_accuracy > 0.9).all() and all(e.in_channels == 3 for e in ensembles)
+    tx, ty = _toy_images(10, seed=2)
+    tc = _colour(tx, ty)
+    big = torch.nn.functional.interpolate(tc[ty == 1].float() / 255, size=(32, 32))  # resized to 16 px
+    scrambled = rating.phase_scrambled(tc[ty == 0], torch.Generator().manual_seed(3))
+    r = pd.concat([rating.observer_ratings(ensembles, {("fc8", 0): big}, CLASSES),
+                   rating.observer_ratings(ensembles, {("fc6", 1): scrambled}, CLASSES)])
+    by = r.groupby(["layer", "unit"])
+    assert by.get_group(("fc8", 0))["yes"].all() and (by.get_group(("fc8", 0))["named"] == "cat").all()
+    assert not by.get_group(("fc6", 1))["yes"].any()
+    with pytest.raises(ValueError, match="3 channel"):
+        rating.observer_predictions(ensembles[0], tx)
+    loaded, _ = rating.train_observers(xc, y, per_arch=2, epochs=2, batch_size=32, seed=0, cache_dir=tmp_path,
+                                       progress=False)
+    assert loaded[0].in_channels == 3
+
+
+def test_colour_scrambling_keeps_every_channel_histogram():
+    x, y = _toy_images(4)
+    xc = _colour(x, y)
+    s = rating.phase_scrambled(xc, torch.Generator().manual_seed(0))
+    assert s.shape == xc.shape
+    assert torch.equal(s.flatten(2).sort(2).values, xc.flatten(2).sort(2).values)
+    with pytest.raises(ValueError, match="in_channels"):
+        rating.ObserverEnsemble(2, "cnn", 3, 16, in_channels=2)

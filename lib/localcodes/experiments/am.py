@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import am, rating, record, store
+from .. import am, data, nets, rating, record, store
 
 __all__ = [
     "CHAPTER",
@@ -36,6 +36,7 @@ __all__ = [
     "panel_caption",
     "panel_jpeg",
     "observer_training_set",
+    "observer_images",
     "observers_note",
     "chapter_ratings",
     "format_table2",
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 CHAPTER = "40_activation_maximisation"
+#: Training images the PCA generator is fitted to (a seeded subset: the SVD of 64-px colour images grows fast)
+GENERATOR_IMAGES = 3000
 # Table 2's columns as the chapter prints them
 TABLE2_COLUMNS = {
     "yes_share": "yes answers",
@@ -65,7 +68,8 @@ def results_folder(scale: str) -> Path:
 def network_note(info: dict, train, device: torch.device, scale: str) -> str:
     """What network the chapter studies, on what data and device (markdown)."""
     return (
-        f"**Network**: AlexNet architecture (width × {info['width']}, {info['input_size']}-px grey input), trained "
+        f"**Network**: AlexNet architecture (width × {info['width']}, {info['input_size']}-px "
+        f"{'colour' if train.channels == 3 else 'grey'} input, {len(train.class_names)} classes), trained "
         f"here on **{train.name}** (source: `{train.source}`; {len(train)} training images), test accuracy "
         f"{info['test_accuracy']:.1%}. **Device**: {store.device_name(device)}. Scale `{scale}`."
     )
@@ -80,9 +84,12 @@ def selectivity_units(
     weights = record.model_identity(model)["weights_sha256"][:12]
     table_path = folder / f"acts_test-{weights}-{'_'.join(layers)}.h5"
     record.record(model, layers, test, table_path, device=device, progress=False)
-    measures = record.measure_table(table_path, layers, k=100, progress=False, detectors=False)
+    meta = record.read_table(table_path)
+    # precision@100 as in paper 001; a small test split (smoke scale) has fewer correct images than that
+    k = min(100, int(meta["n_rows"]))
+    measures = record.measure_table(table_path, layers, k=k, progress=False, detectors=False)
     units_all = pd.concat({layer: measures[layer][0] for layer in layers}, names=["layer", "unit"])
-    return table_path, units_all, record.read_table(table_path)
+    return table_path, units_all, meta
 
 
 def choose_units(meta: dict, layers: Sequence[str], n_units: int, seed: int) -> dict[str, list[int]]:
@@ -114,20 +121,21 @@ def layer_summary(units_all: pd.DataFrame) -> pd.DataFrame:
 
 
 def am_config(info: dict, train, P: SimpleNamespace) -> am.AMConfig:
-    """The chapter's AM settings: the network's input, the data's normalisation and resolution, and the preset's
-    prior, steps, step size and penalties; dark background (the data's)."""
+    """The chapter's AM settings: the network's input, the data's normalisation, resolution and channels, and the
+    preset's prior, steps, step size and penalties; dark background (the data's); no colour decorrelation (the
+    Fourier prior's is ImageNet's, not these data's)."""
     return am.AMConfig(size=info["input_size"], prior=P.image_prior, param_size=int(train.raw.shape[-1]),
-                       channels=1, mean=train.mean, std=train.std, steps=P.steps, lr=P.lr, diversity=P.diversity,
-                       latent_l2=P.latent_l2, fill=0.0)
+                       channels=train.channels, decorrelate=False, mean=train.mean, std=train.std,
+                       steps=P.steps, lr=P.lr, diversity=P.diversity, latent_l2=P.latent_l2, fill=0.0)
 
 
 def fit_generator(train, P: SimpleNamespace) -> tuple[am.LinearGenerator | None, str | None]:
     """The PCA generator of the training images when the preset asks for the generator prior, and a note on it."""
     if P.image_prior != "generator":
         return None, None
-    generator = am.fit_linear_generator(train.raw, k=P.generator_k, seed=P.seed)
-    return generator, (f"PCA generator: {P.generator_k} components hold {generator.explained:.0%} of the "
-                       f"training images' pixel variance.")
+    generator = am.fit_linear_generator(train.raw, k=P.generator_k, max_images=GENERATOR_IMAGES, seed=P.seed)
+    return generator, (f"PCA generator: {P.generator_k} components, fitted to {min(GENERATOR_IMAGES, len(train))} "
+                       f"training images, hold {generator.explained:.0%} of their pixel variance.")
 
 
 def am_effect(
@@ -188,9 +196,36 @@ def observer_training_set(train, n: int, seed: int) -> tuple[torch.Tensor, torch
     return train.raw[pick], train.labels[pick]
 
 
-def observers_note(observer_table: pd.DataFrame, new: int, n_stored: int) -> str:
-    """The observers' accuracy range and how many answers were stored (markdown)."""
-    return (f"{len(observer_table)} observers, test accuracy "
+def observer_images(scale: str, dataset: str, train, n: int, size: int, seed: int
+                    ) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """The observers' training images, labels and a note on them. Fractal categories: ``n`` further instances of
+    the network's categories that it never saw (beyond its training and test instances), resized to ``size`` px
+    (the observers' own resolution). Fashion-MNIST has no unseen images of its classes offline: a seeded subset
+    of the network's own training images, and the note says so."""
+    if dataset != "fractals":
+        x, y = observer_training_set(train, n, seed)
+        return x, y, (f"{len(y)} of the network's own training images (Fashion-MNIST has no images the network "
+                      "never saw to spare: the observers share its training data)")
+    preset = nets.training_preset(scale, "fractals")
+    first = preset["n_train_per_class"] + preset["n_test_per_class"]
+    per = max(1, -(-n // preset["n_classes"]))
+    raw, labels = data.fractal_images(preset["n_classes"], per, preset["image_size"], preset["seed"], colour=True,
+                                      first_instance=first, progress=False)
+    x = torch.from_numpy(raw).float().div(255.0)
+    if x.shape[-1] != size:
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True,
+                                            align_corners=False)
+    images = x.mul(255.0).round().to(torch.uint8)
+    return images, torch.from_numpy(labels), (
+        f"{len(labels)} images the network never saw: instances {first}–{first + per - 1} of each of its "
+        f"{preset['n_classes']} fractal categories (it was trained on instances 0–{preset['n_train_per_class'] - 1} "
+        f"and tested on the next {preset['n_test_per_class']}), at {size} px")
+
+
+def observers_note(observer_table: pd.DataFrame, new: int, n_stored: int, source: str = "") -> str:
+    """The observers' accuracy range (on the network's test images) and how many answers were stored (markdown)."""
+    return ((f"The observers learnt from {source}. " if source else "") + f"{len(observer_table)} observers, "
+            "accuracy on the network's test images "
             f"{observer_table.test_accuracy.min():.1%}–{observer_table.test_accuracy.max():.1%}; "
             f"{new} new answers stored ({n_stored} observer answers in the store).")
 

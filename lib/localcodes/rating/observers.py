@@ -29,8 +29,9 @@ OBSERVER_ARCHS = ("mlp", "cnn")
 class ObserverEnsemble(nn.Module):
     """``k`` independent classifiers of one architecture evaluated as one batched module.
 
-    Input (B, k, h, w): member j sees channel j (its own image while training; the same image, expanded, while
-    rating). Output (B, k, classes), plus a "no object" class with ``reject``. ``cnn``: two strided conv
+    Input (B, k, h, w) grey or (B, k, C, h, w) with ``in_channels`` C (colour): member j sees its own image while
+    training and the same image, expanded, while rating. Output (B, k, classes), plus a "no object" class with
+    ``reject``. ``cnn``: two strided conv
     layers (5x5, 3x3) and a hidden layer, as grouped convolutions (groups = k) so members share no weights;
     ``mlp``: one hidden layer, as batched matrix products. Members differ by their random start and their own
     shuffled order of the training data.
@@ -45,13 +46,16 @@ class ObserverEnsemble(nn.Module):
         hidden: int = 64,
         channels: tuple[int, int] = (8, 16),
         reject: bool = False,
+        in_channels: int = 1,
     ) -> None:
         super().__init__()
         if arch not in OBSERVER_ARCHS:
             raise ValueError(f"arch must be one of {OBSERVER_ARCHS}; got {arch!r}")
         if k < 1 or n_classes < 2 or size < 8:
             raise ValueError(f"need k >= 1, n_classes >= 2, size >= 8; got {k}, {n_classes}, {size}")
-        self.k, self.arch, self.n_classes, self.size = k, arch, n_classes, size
+        if in_channels not in (1, 3):
+            raise ValueError(f"in_channels must be 1 (grey) or 3 (colour); got {in_channels}")
+        self.k, self.arch, self.n_classes, self.size, self.in_channels = k, arch, n_classes, size, in_channels
         # with ``reject``, one more output: "no object" (trained on phase-scrambled images)
         self.register_buffer("n_real", torch.tensor(n_classes))
         n_out = n_classes + int(reject)
@@ -59,7 +63,7 @@ class ObserverEnsemble(nn.Module):
         if arch == "cnn":
             # strided convolutions and no pooling: grouped convolutions are slow on CPUs, so keep them small
             self.conv = nn.Sequential(
-                nn.Conv2d(k, k * c1, 5, stride=2, padding=2, groups=k),
+                nn.Conv2d(k * in_channels, k * c1, 5, stride=2, padding=2, groups=k),
                 nn.ReLU(),
                 nn.Conv2d(k * c1, k * c2, 3, stride=2, padding=1, groups=k),
                 nn.ReLU(),
@@ -68,7 +72,7 @@ class ObserverEnsemble(nn.Module):
             d = c2 * side**2
         else:
             self.conv = None
-            d = size * size
+            d = in_channels * size * size
         # the input standardisation (the training images' pixel mean and std) travels with the weights
         self.register_buffer("mean", torch.tensor(0.0))
         self.register_buffer("std", torch.tensor(1.0))
@@ -80,7 +84,7 @@ class ObserverEnsemble(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
         if self.conv is not None:
-            x = self.conv(x)  # (B, k*c2, s, s); member j owns channels j*c2 … (j+1)*c2
+            x = self.conv(x.reshape(b, -1, *x.shape[-2:]))  # (B, k*c2, s, s): member j owns j*c2 … (j+1)*c2
         h = torch.relu(torch.einsum("bkd,kdh->bkh", x.reshape(b, self.k, -1), self.w1) + self.b1)
         return torch.einsum("bkh,khc->bkc", h, self.w2) + self.b2
 
@@ -88,17 +92,21 @@ class ObserverEnsemble(nn.Module):
 def phase_scrambled(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Each image's amplitude spectrum with random phases: the same "texture statistics", no shape.
 
-    uint8 (N, h, w) in, uint8 out. The scrambled image then takes the original's own pixel values in its rank
-    order, so every image keeps its histogram (brightness and contrast) exactly.
+    uint8 (N, h, w) or (N, C, h, w) in, uint8 out. The scrambled image then takes the original's own pixel values
+    in its rank order, channel by channel, so every image keeps its histograms (brightness, contrast, colours)
+    exactly; a colour image's channels share one random phase, so their correlation survives too.
     """
     x = images.to(torch.float64)
-    noise = torch.rand(x.shape, generator=generator, dtype=torch.float64)
+    grey = x.ndim == 3
+    if grey:
+        x = x[:, None]
+    noise = torch.rand((x.shape[0], 1, *x.shape[-2:]), generator=generator, dtype=torch.float64)
     phase = torch.angle(torch.fft.fft2(noise))  # the phase of real noise keeps the result real
     out = torch.fft.ifft2(torch.fft.fft2(x).abs() * torch.exp(1j * phase)).real
-    flat = out.flatten(1)
-    ranks = flat.argsort(1).argsort(1)
-    values = images.flatten(1).sort(1).values
-    return values.gather(1, ranks).reshape(images.shape).to(torch.uint8)
+    flat = out.flatten(2)
+    ranks = flat.argsort(2).argsort(2)
+    values = (images[:, None] if grey else images).flatten(2).sort(2).values
+    return values.gather(2, ranks).reshape(images.shape).to(torch.uint8)
 
 
 def _standardise(raw: torch.Tensor, mean: float, std: float) -> torch.Tensor:
@@ -124,7 +132,8 @@ def train_observers(
     progress: bool = True,
     reject: bool = True,
 ) -> tuple[list[ObserverEnsemble], pd.DataFrame]:
-    """Train ``per_arch`` independent observers per architecture on grey images (N, h, w), uint8 0..255.
+    """Train ``per_arch`` independent observers per architecture on grey (N, h, w) or colour (N, 3, h, w) images,
+    uint8 0..255.
 
     Each member walks through the data in its own random order. With ``reject`` (default) the observers also
     learn a "no object" class from phase-scrambled training images (:func:`phase_scrambled`: the images'
@@ -132,9 +141,10 @@ def train_observers(
     trained ensembles are saved there (atomically) and loaded on the next call with the same settings. Returns
     the ensembles and a table of the observers (``rater, arch, seed, train_accuracy, test_accuracy``).
     """
-    if images.ndim != 3 or labels.shape != images.shape[:1]:
+    if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[1] != 3) or labels.shape != images.shape[:1]:
         raise ValueError(
-            f"images must be (N, h, w) with labels (N,); got {tuple(images.shape)}, {tuple(labels.shape)}"
+            f"images must be (N, h, w) or (N, 3, h, w) with labels (N,); got {tuple(images.shape)}, "
+            f"{tuple(labels.shape)}"
         )
     bad = [a for a in archs if a not in OBSERVER_ARCHS]
     if bad or per_arch < 1 or epochs < 1:
@@ -149,6 +159,7 @@ def train_observers(
     std = float(x_all.float().std() / 255)
     n_classes = int(y_all.max()) + 1
     size = int(images.shape[-1])
+    in_channels = 1 if images.ndim == 3 else 3
     x_fit, y_fit = x_all, y_all
     if reject:
         # as many "no object" images as an average class has
@@ -167,6 +178,7 @@ def train_observers(
         "size": size,
         "n_classes": n_classes,
         "reject": reject,
+        **({"in_channels": 3} if in_channels == 3 else {}),  # grey caches keep their key
     }
     folder = Path(cache_dir) if cache_dir is not None else None
     if folder is not None and (folder / "observers.json").exists():
@@ -174,7 +186,7 @@ def train_observers(
         if saved.get("settings") == settings:
             ensembles = []
             for arch in archs:
-                ens = ObserverEnsemble(per_arch, arch, n_classes, size, reject=reject)
+                ens = ObserverEnsemble(per_arch, arch, n_classes, size, reject=reject, in_channels=in_channels)
                 ens.load_state_dict(torch.load(folder / f"observers_{arch}.pt", weights_only=True))
                 ensembles.append(ens.to(dev).eval())
             return ensembles, pd.DataFrame(saved["table"])[saved["columns"]]
@@ -182,7 +194,7 @@ def train_observers(
     ensembles, rows = [], []
     for a_i, arch in enumerate(archs):
         torch.manual_seed(seed * 1000 + a_i)
-        ens = ObserverEnsemble(per_arch, arch, n_classes, size, reject=reject).to(dev)
+        ens = ObserverEnsemble(per_arch, arch, n_classes, size, reject=reject, in_channels=in_channels).to(dev)
         ens.mean.fill_(mean)
         ens.std.fill_(std)
         opt = torch.optim.Adam(ens.parameters(), lr=lr)
@@ -198,7 +210,7 @@ def train_observers(
             perms = torch.stack([torch.randperm(n, generator=gen) for _ in range(per_arch)], 1)
             for i in range(0, n - batch_size + 1, batch_size):
                 idx = perms[i : i + batch_size]  # (B, k)
-                x = _standardise(x_fit[idx], mean, std).to(dev)  # (B, k, h, w)
+                x = _standardise(x_fit[idx], mean, std).to(dev)  # (B, k, h, w) or (B, k, 3, h, w)
                 y = y_fit[idx].to(dev)
                 # sum over members: each member's gradient is the mean over its own batch
                 out = ens(x)
@@ -241,25 +253,29 @@ def train_observers(
 def observer_predictions(
     ensemble: ObserverEnsemble, images: torch.Tensor, batch_size: int = 1024
 ) -> torch.Tensor:
-    """Class probabilities of every member for grey images (N, h, w) or (N, 1, h, w): (N, k, classes)."""
-    if images.ndim == 4:
-        if images.shape[1] != 1:
-            raise ValueError(f"observers rate grey images; got {images.shape[1]} channels")
-        images = images[:, 0]
+    """Class probabilities of every member for images (N, C, h, w) with the ensemble's channels (grey also
+    (N, h, w)), uint8 or float in [0, 1], resized to the observers' size: (N, k, classes)."""
+    c = ensemble.in_channels
+    if images.ndim == 3 and c == 1:
+        images = images[:, None]
+    if images.ndim != 4 or images.shape[1] != c:
+        raise ValueError(f"these observers rate images of {c} channel(s), (N, {c}, h, w); got {tuple(images.shape)}")
     if images.shape[-1] != ensemble.size or images.shape[-2] != ensemble.size:
         x = images.float() / (255.0 if images.dtype == torch.uint8 else 1.0)
         images = F.interpolate(
-            x[:, None],
+            x,
             size=(ensemble.size, ensemble.size),
             mode="bilinear",
             align_corners=False,
             antialias=True,
-        )[:, 0]
+        )
+    if c == 1:
+        images = images[:, 0]
     dev = next(ensemble.parameters()).device
     out = []
     for i in range(0, len(images), batch_size):
         x = _standardise(images[i : i + batch_size], float(ensemble.mean), float(ensemble.std)).to(dev)
-        x = x[:, None].expand(-1, ensemble.k, -1, -1)  # every member sees the same image
+        x = x[:, None].expand(-1, ensemble.k, *x.shape[1:])  # every member sees the same image
         out.append(torch.softmax(ensemble(x), -1).cpu())
     return torch.cat(out)
 
@@ -279,11 +295,11 @@ def observer_ratings(
 ) -> pd.DataFrame:
     """Every observer's answer to every panel, as rows for :meth:`RatingStore.add_many`.
 
-    ``panels`` maps ``(layer, unit)`` to that unit's images, (n, 1, h, w) or (n, h, w), uint8 or float in
-    [0, 1]. Observer j says "yes" to a panel when more than ``min_share`` of its images are put in one class
-    with probability at least ``min_confidence`` ("most images fall in one class with confidence"), and names
-    that class; images it puts in its "no object" class count for no class. Extra columns: ``share`` (the
-    winning class's share of the panel) and ``cls`` (its id).
+    ``panels`` maps ``(layer, unit)`` to that unit's images, (n, C, h, w) with the observers' channels (grey also
+    (n, h, w)), uint8 or float in [0, 1]. Observer j says "yes" to a panel when more than ``min_share`` of its
+    images are put in one class with probability at least ``min_confidence`` ("most images fall in one class with
+    confidence"), and names that class; images it puts in its "no object" class count for no class. Extra
+    columns: ``share`` (the winning class's share of the panel) and ``cls`` (its id).
     """
     if not 0 <= min_confidence <= 1 or not 0 <= min_share < 1:
         raise ValueError(
