@@ -148,7 +148,7 @@ spx.settings_table(P)
 # ## The networks and their data
 #
 # * **AlexNet** — the AlexNet-architecture network of the AlexNet chapters (`nets.trained_alexnet`), trained
-#   here on grey images (no ImageNet, no pretrained weights offline); measured at conv1–conv5 (after ReLU),
+#   here on chapter 30's 100 fractal categories in colour (no ImageNet, no pretrained weights offline); measured at conv1–conv5 (after ReLU),
 #   fc6, fc7 (after ReLU) and fc8 (the linear read-out), on a balanced test subset kept where the *trained*
 #   network is correct. *Untrained* is the same architecture with PyTorch's default initialisation, on the same
 #   images.
@@ -323,8 +323,8 @@ comparison
 
 # %% [markdown]
 # **What differs from the blog, and from the paper scale.** The networks (a narrow AlexNet-architecture network
-# on 96-px grey images, LeNet and small MLPs instead of Inception on ImageNet), the data (the data set named
-# above, not web images) and the number of images (a balanced test subset). At book scale the random-basis
+# on 96-px colour images of 100 fractal categories, LeNet and small MLPs instead of Inception on ImageNet), the
+# data (the data set named above, not web images) and the number of images (a balanced test subset). At book scale the random-basis
 # statistics use at most `max_samples` samples and `max_units` coordinates per layer and 10 random bases (see
 # the settings table), the LeNets are those of the locality chapter when it has run (else a short training
 # here), and the MLPs use the book's training shortcut of the local-codes chapters (SGD at lr 2.0 for 225

@@ -87,16 +87,17 @@ ALEXNET_PRE_LAYERS = {"conv1": "features.0", "conv2": "features.3", "conv3": "fe
 
 
 def alexnet_acts(scale: str, n_images: int = 1000, trained: bool = True, seed: int = 0,
-                 device=None) -> LayerActs:
-    """Full layer maps of the AlexNet-architecture network (``nets.trained_alexnet(scale)``) on test images.
+                 device=None, dataset: str = "fractals") -> LayerActs:
+    """Full layer maps of the AlexNet-architecture network (``nets.trained_alexnet(scale, dataset=dataset)``: by
+    default chapter 30's, on the many fractal categories) on test images.
 
-    A seeded balanced subset of ``nets.image_data(scale, "test")``, kept where the *trained* network
+    A seeded balanced subset of ``nets.image_data(scale, "test", dataset)``, kept where the *trained* network
     classifies correctly (paper 001's rule), so trained and untrained (``trained=False``: the same
     architecture with PyTorch's default initialisation, seeded) are measured on the same images.
     """
     dev = store.pick_device(None if device is None else str(device))
-    model, info = nets.trained_alexnet(scale, device=dev)
-    test = nets.image_data(scale, "test")
+    model, info = nets.trained_alexnet(scale, device=dev, dataset=dataset)
+    test = nets.image_data(scale, "test", dataset)
     sub = test.subset(torch.from_numpy(_balanced(test.labels.numpy(), n_images, seed)))
     layers = {name: nets.ALEXNET_LAYERS[name] for name in ALEXNET_SPARSENESS_LAYERS}
     layers |= {f"{name}:pre": module for name, module in ALEXNET_PRE_LAYERS.items()}
@@ -399,11 +400,12 @@ def analyse_variant(scale: str, variant: dict, settings: Mapping, device=None, c
     s = dict(settings)
     fam, trained, seed = variant["family"], variant["trained"], int(s.get("seed", 0))
     if fam == "alexnet":
-        _, info = nets.trained_alexnet(scale, device=device)
-        ident = {"model_date": info["provenance"]["date"], "n_images": s["n_images"]}
+        dataset = s.get("alexnet_dataset", "fractals")
+        _, info = nets.trained_alexnet(scale, device=device, dataset=dataset)
+        ident = {"model_date": info["provenance"]["date"], "n_images": s["n_images"], "dataset": dataset}
 
         def load():
-            return alexnet_acts(scale, s["n_images"], trained, seed, device)
+            return alexnet_acts(scale, s["n_images"], trained, seed, device, dataset)
     elif fam == "lenet":
         found = locality_lenets(scale)
         ident = {k: s[k] for k in ("n_images", "lenet_train", "lenet_epochs")} | {"arm": variant["arm"]}
