@@ -204,3 +204,18 @@ def test_detector_checks_follow_the_units_detector_measures():
     good = C.detector_checks({n: layer(0.9) for n in C.HIDDEN}, list(C.HIDDEN))
     assert [c["outcome"] for c in good] == ["contradicted", "contradicted"]
     assert C.detector_checks({n: layer(0.1).drop(columns="max_informedness") for n in C.HIDDEN}, C.HIDDEN) == []
+
+
+def test_no_local_codes_needs_enough_units_to_say_so():
+    from localcodes.experiments.paper001 import checks as C
+
+    def tables(n):
+        t = pd.DataFrame({"precision": 0.3, "top_class_selectivity": 0.01, "ccmas": 0.5, "ccmas2": 0.2,
+                          "dead": False}, index=pd.RangeIndex(n, name="unit"))
+        return {"fc6": t}, {"fc6": pd.DataFrame({"unit": pd.Series([], dtype=int)})}
+
+    few = {c["key"]: c for c in C.unit_checks(*tables(50), ["fc6"])}
+    many = {c["key"]: c for c in C.unit_checks(*tables(1000), ["fc6"])}
+    assert few["no_local_codes_hidden"]["outcome"] == "inconclusive"  # 0 of 50 does not show a share below 1 %
+    assert many["no_local_codes_hidden"]["outcome"] == "reproduced"
+    assert "binomial" in many["no_local_codes_hidden"]["test"]

@@ -8,10 +8,13 @@ the observations those numbers summarise. Tests (all one-sided at alpha 0.05 unl
 * a layer against a layer (Fig. 2, §3.2): Welch's t-test on the two layers' live units (different units, unequal
   variances and sizes);
 * one measure against another on the same units (§3.1, Table 1): a paired t-test over the layer's live units;
-* a layer mean or share against a number the paper states (a threshold, "most units"): a one-sample t-test, i.e.
-  paired against that constant; a share is the mean of a 0/1 indicator per unit;
-* "none at all" (no local codes): an equivalence test (TOST) that the share of units with a local code lies within
-  ±1 percentage point of 0.
+* a layer mean against a number the paper states (a threshold): a one-sample t-test, i.e. paired against that
+  constant;
+* a share of units against a stated share ("most units") or another layer's share: exact tests (binomial,
+  ``verdicts.judge_proportion``; Fisher, ``verdicts.judge_two_proportions``), since a t-test on 0/1 flags has no
+  spread to work with when every flag is the same;
+* "none at all" (no local codes): the share of units with a local code is below 1 % (exact binomial test), so
+  "none of a few units" is not enough.
 
 Dead units (constant over the images) are left out of every test. The verdicts speak for this one network
 (units are not independent networks): the chapter says so beside them.
@@ -96,7 +99,7 @@ def layer_checks(tables: dict[str, pd.DataFrame], layers) -> list[dict]:
                          f"{100 * t5.mean():.1f}%", v))
     for n in [x for x in ("fc6", "fc7") if x in live]:
         c8 = (live[n]["ccmas"] > 0.8).to_numpy(float)
-        v = verdicts.judge_difference(c8, _const(c8, 0.5), "greater")
+        v = verdicts.judge_proportion(int(c8.sum()), c8.size, 0.5, "greater")
         out.append(check(None, f"t1_ccmas_most_{n}", f"Table 1: most {n} units have CCMAS > 0.8",
                          f"{PAPER001_TABLE1.loc[n, 'CCMAS > 0.8']:.1f}%", f"{100 * c8.mean():.1f}%", v))
     # §3.2: CCMAS above 1 in fc8 (no ReLU)
@@ -108,12 +111,13 @@ def layer_checks(tables: dict[str, pd.DataFrame], layers) -> list[dict]:
     # §3.2: class agreement between top-class selectivity and CCMAS
     agree = {n: (live[n]["top_class"] == live[n]["ccmas_class"]).to_numpy(float) for n in live}
     for n in [x for x in ("conv5", "fc6") if x in agree]:
-        v = verdicts.judge_difference(agree[n], _const(agree[n], 0.5), "less")
+        v = verdicts.judge_proportion(int(agree[n].sum()), agree[n].size, 0.5, "less")
         out.append(check(None, f"agree_low_{n}", f"§3.2: in {n}, top-class selectivity and CCMAS mostly pick "
                          "different classes", f"same class for {PAPER001_AGREEMENT[n]:.1f}% of units",
                          f"{100 * agree[n].mean():.1f}%", v))
     if "fc8" in agree and "fc6" in agree:
-        v = verdicts.judge_difference(agree["fc8"], agree["fc6"], "greater", paired=False)
+        v = verdicts.judge_two_proportions(int(agree["fc8"].sum()), agree["fc8"].size, int(agree["fc6"].sum()),
+                                           agree["fc6"].size, "greater")
         out.append(check(None, "agree_fc8_fc6", "§3.2: the two measures agree more often in fc8 than in fc6",
                          f"{PAPER001_AGREEMENT['fc8']:.1f}% vs {PAPER001_AGREEMENT['fc6']:.1f}%",
                          f"{100 * agree['fc8'].mean():.1f}% vs {100 * agree['fc6'].mean():.1f}%", v))
@@ -132,7 +136,7 @@ def unit_checks(tables: dict[str, pd.DataFrame], codes: dict[str, pd.DataFrame],
         if not names:
             continue
         has = np.concatenate([np.isin(live[n].index, codes[n]["unit"]).astype(float) for n in names])
-        v = verdicts.judge_equivalence(has, np.zeros_like(has), margin=0.01)
+        v = verdicts.judge_proportion(int(has.sum()), has.size, 0.01, "less")
         out.append(check(None, f"no_local_codes_{group.split()[0]}", f"§3.1: no local codes in the {group} "
                          f"({', '.join(names)})", "none in any layer", f"{int(has.sum())} of {has.size} units "
                          "carry one", v))
