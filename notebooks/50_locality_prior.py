@@ -390,6 +390,19 @@ if len(ref_table):
     display(ref_sparsify[["setting", "arm", "claim", "n", "effect", "ci_low", "ci_high", "p", "outcome"]].round(4))
     judged = judged.assign(kind="clustering and accuracy")
     judged = pd.concat([judged, ref_sparsify.assign(kind="sparsification")], ignore_index=True)
+# %% [markdown]
+# **This run against the reference results.** The same claims, judged by the same rules on this chapter's
+# LeNets (their scale's settings: a subset, a few epochs, a raised learning rate) and on the reference LeNets
+# (the README's code: the full training set, 10 epochs, ten seeds per arm):
+
+# %%
+if P.scale != "reference" and len(ref_table):
+    this_run = lpr.networks_table({"this run": lenet})
+    book_claims = pd.concat([lpr.judge(this_run, {"this run": {"arms": tuple(P.arms)}}), sparsify],
+                            ignore_index=True)
+    display(lpr.book_vs_reference(book_claims, judged).round(4))
+
+# %%
 abstracts.save(P.scale, lpx.CHAPTER, abstracts.paragraph(
     "The locality prior at the README's settings (chapter 50: stored reference results, seeds as the unit)",
     [(f"{r.claim} ({r.setting}, {r.arm})", r.outcome) for r in judged.itertuples()]))

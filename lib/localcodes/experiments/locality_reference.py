@@ -27,7 +27,7 @@ from . import sparsification as spx
 
 __all__ = ["SCALE", "COMMON", "SETTINGS", "SESOI", "ACCURACY_MARGIN", "uniform_variance", "sesoi", "run", "load",
            "networks_table", "judge",
-           "readme_test", "pruning_table", "judge_sparsification", "save", "status_text"]
+           "readme_test", "book_vs_reference", "pruning_table", "judge_sparsification", "save", "status_text"]
 
 SCALE = "reference"
 #: What every reference setting shares: the README's network, data size, epochs and batch, ten seeds per arm.
@@ -115,14 +115,16 @@ def _pairs(table: pd.DataFrame, arm: str, control_setting: str, setting: str, co
     return prior.loc[both].to_numpy(float), ctrl.loc[both].to_numpy(float)
 
 
-def judge(table: pd.DataFrame) -> pd.DataFrame:
+def judge(table: pd.DataFrame, settings: dict[str, dict] | None = None) -> pd.DataFrame:
     """The README's claims judged with seeds as the unit, per setting and prior arm (a decay variant against the
     control of the SGD setting, same seeds): the LP layer's output and input maps are more compact (lower 2-D
     variance, smallest effect ``sesoi`` of the setting's sheet), and accuracy is (slightly) lower, or the same within
-    ``ACCURACY_MARGIN``."""
+    ``ACCURACY_MARGIN``. ``settings`` (default ``SETTINGS``): name → ``{"arms": …}`` of the settings in
+    ``table`` (e.g. a book-scale run, judged by the same rules)."""
     out = []
-    base = next(iter(SETTINGS))
-    for setting, spec in SETTINGS.items():
+    settings = SETTINGS if settings is None else settings
+    base = next(iter(settings))
+    for setting, spec in settings.items():
         if setting not in set(table["setting"]):
             continue
         control_setting = setting if "control" in spec["arms"] else base
@@ -163,6 +165,16 @@ def judge_sparsification(curves: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     # ``prior``/``control`` (the two arms' means in the other claims) do not apply: effect is pruned − unpruned
     return pd.concat(out, ignore_index=True).assign(prior=np.nan, control=np.nan)
+
+
+def book_vs_reference(book: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """The same claims judged on this run (``book``: ``judge`` or ``sparsification.judge`` rows) and on the stored
+    reference results of the README's code (the SGD setting and its decay variants), side by side per arm."""
+    ref = reference[reference["setting"].isin(["SGD (the README's code)", "SGD, sqrt and square decay"])]
+    cols = ["arm", "key", "claim", "n", "effect", "outcome"]
+    both = book[cols].merge(ref[["arm", "key", "n", "effect", "outcome"]], on=["arm", "key"], how="left",
+                            suffixes=(" (this run)", " (reference)"))
+    return both.drop(columns="key").set_index(["arm", "claim"])
 
 
 def readme_test(res: lpx.LPResult, arm: str = "linear") -> pd.DataFrame:
