@@ -63,6 +63,13 @@ PRESETS = {
              "image_prior": "generator", "generator_k": 64, "steps": 32, "lr": 0.2, "diversity": 0.3,
              "latent_l2": 0.1, "observers_per_arch": 3, "observer_epochs": 3, "observer_train": 10000,
              "observer_size": 32, "min_confidence": 0.5, "min_share": 0.5, "n_lists": 4, "rater": None, "seed": 0},
+    # the book's network and units with the paper's 100 images per unit and four times the steps (about 40 min of
+    # CPU): committed as reference results and shown at the book scale
+    "reference": {"dataset": "fractals", "layers": ["conv5", "fc6", "fc8"], "n_units": 32, "n_images": 100,
+                  "image_prior": "generator", "generator_k": 64, "steps": 128, "lr": 0.2, "diversity": 0.3,
+                  "latent_l2": 0.1, "observers_per_arch": 3, "observer_epochs": 3, "observer_train": 10000,
+                  "observer_size": 32, "min_confidence": 0.5, "min_share": 0.5, "n_lists": 4, "rater": None,
+                  "seed": 0},
     "paper": {"dataset": "fractals", "layers": ["conv5", "fc6", "fc8"], "n_units": 2048, "n_images": 100,
               "image_prior": "generator", "generator_k": 128, "steps": 256, "lr": 0.1, "diversity": 0.3,
               "latent_l2": 0.1, "observers_per_arch": 5, "observer_epochs": 5, "observer_train": 100000,
@@ -99,12 +106,13 @@ P = book.settings(PRESETS, scale, CHOICES, RANGES, dataset=dataset, layers=layer
                   rater=rater, seed=seed)
 charts.setup()
 folder = chapter.results_folder(P.scale)
+net_scale = chapter.network_scale(P.scale)  # the reference results study the book's network
 device = store.pick_device()
 t_start = time.perf_counter()
 
-model, info = nets.trained_alexnet(P.scale, device=device, dataset=P.dataset)
-train = nets.image_data(P.scale, "train", P.dataset)
-test = nets.image_data(P.scale, "test", P.dataset)
+model, info = nets.trained_alexnet(net_scale, device=device, dataset=P.dataset)
+train = nets.image_data(net_scale, "train", P.dataset)
+test = nets.image_data(net_scale, "test", P.dataset)
 class_names = list(info["classes"])
 display(Markdown(chapter.network_note(info, train, device, P.scale)))
 
@@ -232,7 +240,7 @@ else:
 # the data set's objects to an independent classifier" — the paper's question, in a narrower world.
 
 # %%
-obs_images, obs_labels, obs_source = chapter.observer_images(P.scale, P.dataset, train, P.observer_train,
+obs_images, obs_labels, obs_source = chapter.observer_images(net_scale, P.dataset, train, P.observer_train,
                                                              P.observer_size, P.seed)
 observers, observer_table = rating.train_observers(
     obs_images, obs_labels, per_arch=P.observers_per_arch, epochs=P.observer_epochs, seed=P.seed,
@@ -278,7 +286,9 @@ checks = t2.table2_checks(summ, units_chosen, class_names)
 display(paper001_checks.verdict_table(checks))
 display(Markdown(paper001_checks.verdict_lines(checks)))
 save_chapter(P.scale, chapter.CHAPTER, t2.shares(summ, P.layers).reset_index(), checks, dataset=P.dataset,
-             units_per_layer=P.n_units, images_per_unit=P.n_images, steps=P.steps, raters="observers")
+             units_per_layer=P.n_units, images_per_unit=P.n_images, steps=P.steps, raters="observers",
+             network_scale=net_scale)
+chapter.save_unit_results(folder, effect, per_unit_ratings=summ.join(units_chosen, how="inner"))
 abstracts.save(P.scale, chapter.CHAPTER, abstracts.paragraph(
     f"Paper 001's Table 2 (chapter 40: AM panels of {P.n_units} units per layer of the {P.dataset} network, "
     f"rated by {len(observer_table)} automated observers; units as the unit)",
@@ -289,6 +299,18 @@ humans = chapter.chapter_ratings(store, "human", panels)
 if len(humans):
     display(Markdown(f"And from the {humans.rater.nunique()} human rater(s) who rated these panels live:"))
     display(chapter.format_table2(rating.table2(humans, units_for_table, class_names=class_names)))
+
+# %% [markdown]
+# ### With the paper's 100 images per unit and longer optimisation (reference results)
+#
+# The same network and units with 100 images per unit (the paper's 10 × 10 panels) and 128 steps per image, too
+# slow for the book's budget (about 40 minutes of CPU), computed once with `localcodes run
+# 40_activation_maximisation --scale reference` and committed under `results/reference/`:
+
+# %%
+if P.scale != "reference":
+    for part in chapter.reference_summary(P.layers):
+        display(Markdown(part) if isinstance(part, str) else part)
 
 # %% [markdown]
 # ## Are interpretable units selective?

@@ -8,6 +8,7 @@ the activation table of the test images, the AM image cache and panels, the trai
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,11 +20,17 @@ import torch
 from torch import nn
 
 from .. import am, data, nets, rating, record, store
+from .paper000.checks import load_chapter
+from .paper001 import checks as paper001_checks
+from .paper001 import table2 as t2
 
 __all__ = [
     "CHAPTER",
     "TABLE2_COLUMNS",
     "results_folder",
+    "network_scale",
+    "save_unit_results",
+    "reference_summary",
     "network_note",
     "selectivity_units",
     "choose_units",
@@ -63,6 +70,39 @@ TABLE2_COLUMNS = {
 def results_folder(scale: str) -> Path:
     """The chapter's folder in the results store at ``scale``."""
     return store.results_dir(scale, CHAPTER)
+
+
+def network_scale(scale: str) -> str:
+    """The scale of the network (and its images) a run at ``scale`` studies: the reference results study the
+    book's network with heavier AM settings."""
+    return "book" if scale == "reference" else scale
+
+
+def save_unit_results(folder: Path, effect: pd.DataFrame, per_unit_ratings: pd.DataFrame) -> None:
+    """Store how far AM drove the units (``effect.parquet``, per layer) and every rated unit's answers and
+    measures (``units.parquet``), beside the chapter's checks: small tables a later page can show."""
+    store.write_parquet(folder / "effect.parquet", effect.reset_index())
+    store.write_parquet(folder / "units.parquet", per_unit_ratings.reset_index())
+
+
+def reference_summary(layers: Sequence[str]) -> list:
+    """What the page shows of the stored reference results, in order: Markdown (``str``) and tables; a note
+    when they have not been computed."""
+    folder = store.results_dir("reference", CHAPTER, create=False)
+    summary, checks = load_chapter("reference", CHAPTER)
+    if checks is None or folder is None or not (folder / "units.parquet").exists():
+        return ["*Not run*: no reference results are stored for this chapter (`localcodes run "
+                "40_activation_maximisation --scale reference`, about 40 minutes of CPU)."]
+    prov = json.loads((folder / "provenance.json").read_text())
+    units = pd.read_parquet(folder / "units.parquet").set_index(["layer", "unit"])
+    effect = pd.read_parquet(folder / "effect.parquet").set_index("layer")
+    head = (f"Stored reference results ({prov.get('units_per_layer')} units per layer, "
+            f"{prov.get('images_per_unit')} images each, {prov.get('steps')} steps; computed "
+            f"{str(prov.get('date', '?'))[:10]} on {prov.get('device', '?')}, commit "
+            f"{str(prov.get('git_commit', '?'))[:10]}). How far AM drove the units:")
+    return [head, effect.round(2), "Consistently interpretable units, as above:",
+            t2.shares(units, [x for x in layers if x in set(units.index.get_level_values("layer"))]),
+            paper001_checks.verdict_table(checks), paper001_checks.verdict_lines(checks)]
 
 
 def network_note(info: dict, train, device: torch.device, scale: str) -> str:
