@@ -69,3 +69,28 @@ def test_interpretable_note_and_extreme_panels():
     shown = chapter.extreme_panels(per_unit, ["conv5", "fc6", "fc8"])
     assert [(layer, unit) for layer, unit, _ in shown] == [("fc6", 7), ("fc6", 3), ("fc8", 1)]
     assert shown[0][2] == "; observers: 90% yes, object *bag*"
+
+
+def test_reference_results_are_shown_when_stored_and_said_missing_when_not(tmp_path, monkeypatch):
+    from localcodes.experiments.paper000.checks import save_chapter
+    from localcodes.experiments.paper001 import table2 as t2
+
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    assert chapter.network_scale("reference") == "book" and chapter.network_scale("smoke") == "smoke"
+    assert "Not run" in chapter.reference_summary(["conv5", "fc8"])[0]
+    rows = [{"layer": layer, "unit": u, "rater": f"o{r}", "yes": layer == "fc8", "named": "fractal 1"}
+            for layer in ("conv5", "fc8") for u in range(4) for r in range(3)]
+    summ = rating.unit_summary(pd.DataFrame(rows))
+    units = pd.DataFrame({"layer": ["conv5"] * 4 + ["fc8"] * 4, "unit": list(range(4)) * 2, "top_class": 1,
+                          "ccmas_class": 1, "top_class_selectivity": 0.5}).set_index(["layer", "unit"])
+    checks = t2.table2_checks(summ, units, [f"fractal {c}" for c in range(3)])
+    folder = chapter.results_folder("reference")
+    save_chapter("reference", chapter.CHAPTER, t2.shares(summ, ["conv5", "fc8"]).reset_index(), checks,
+                 units_per_layer=4, images_per_unit=100, steps=128)
+    effect = pd.DataFrame({"units": [4, 4]}, index=pd.Index(["conv5", "fc8"], name="layer"))
+    chapter.save_unit_results(folder, effect, summ.join(units, how="inner"))
+    parts = chapter.reference_summary(["conv5", "fc6", "fc8"])
+    assert "4 units per layer, 100 images each, 128 steps" in parts[0]
+    shares = next(p for p in parts if isinstance(p, pd.DataFrame) and "share" in p.columns)
+    assert list(shares.index) == ["conv5", "fc8"] and shares.loc["fc8", "consistently interpretable"] == 4
+    assert any(isinstance(p, str) and "claims judged" in p for p in parts)
