@@ -225,10 +225,20 @@ X.ccmas_summary(T, P.layers).round(3)
 # CCMAS above 1 happens only where activations can be negative — fc8 has no ReLU — exactly as paper 001 §3.2
 # noted. Our min-max normalised CCMAS (`ccmas_minmax`, a variant of ours) stays within [0, 1]; the paper's CCMASN
 # is not that, since it exceeds 1 in fc8 (mean 1.003, fc8.393 1.396).
-# In fc8 most class means are negative, so with the other classes' means pooled (Morcos et al.'s CCMAS, used
-# throughout here) the denominator $\mu_c + \mu_{rest}$ can come close to 0 and CCMAS takes extreme values of
-# either sign, which drags fc8's mean far from the paper's 0.996 (Table A2); which pooling gives the paper's fc8
-# numbers is not settled in this chapter.
+# In fc8 most class means are negative, so the denominator $\mu_c + \mu_{rest}$ can come close to 0 and CCMAS
+# takes extreme values of either sign. **Which pooling gives paper 001's fc8 numbers?** Below, fc8's CCMAS with
+# the other classes pooled by their means (Morcos et al.'s, used throughout here) and over their images (paper
+# 001's code), and the ratio $r = \mu_{rest}/\mu_c$ that sets it ($\text{CCMAS} = (1-r)/(1+r)$): the paper's mean
+# 0.996 needs $r \approx 0.002$, i.e. the other classes' mean fc8 output near zero, whichever the pooling. The
+# table shows how far ours is from that, and how little the pooling changes it.
+
+# %%
+if "fc8" in P.layers:
+    pooling_table = X.ccmas_pooling(D["path"], "fc8")
+    display(pooling_table.round(3))
+    display(Markdown(X.ccmas_pooling_note(pooling_table)))
+
+# %% [markdown]
 #
 # ## Do the measures agree on the class?
 #

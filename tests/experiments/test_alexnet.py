@@ -219,3 +219,31 @@ def test_no_local_codes_needs_enough_units_to_say_so():
     assert few["no_local_codes_hidden"]["outcome"] == "inconclusive"  # 0 of 50 does not show a share below 1 %
     assert many["no_local_codes_hidden"]["outcome"] == "reproduced"
     assert "binomial" in many["no_local_codes_hidden"]["test"]
+
+
+def test_ccmas_pooling_shows_the_other_classes_mean_sets_fc8s_ccmas(chapter, tmp_path):
+    t = X.ccmas_pooling(chapter["path"], "fc8")
+    assert list(t.index) == ["pooled over classes", "pooled over images", "paper 001 (Table A2)"]
+    assert t.loc["paper 001 (Table A2)", "median μ_rest / μ_c"] == pytest.approx(0.004 / 1.996)
+    # the ratio is read off CCMAS itself: (1 - r) / (1 + r) is monotone, so it maps the medians onto each other
+    # (exactly for an odd number of units; an even one averages the middle two)
+    for row in ("pooled over classes", "pooled over images"):
+        r = t.loc[row, "median μ_rest / μ_c"]
+        assert (1 - r) / (1 + r) == pytest.approx(t.loc[row, "median CCMAS"], rel=0.05)
+    # balanced classes: the two poolings give the same μ_rest, so the same CCMAS
+    acts, labels = read_units(chapter["path"], "fc8")
+    if np.all(np.bincount(labels) == np.bincount(labels)[0]):
+        assert t.loc["pooled over classes", "median CCMAS"] == pytest.approx(t.loc["pooled over images",
+                                                                                    "median CCMAS"])
+
+
+def test_ccmas_pooling_note_follows_the_numbers():
+    def table(cls, img):
+        return pd.DataFrame({"median μ_rest / μ_c": [cls, img, 0.002]},
+                            index=["pooled over classes", "pooled over images", "paper 001 (Table A2)"])
+
+    far = X.ccmas_pooling_note(table(-2.4, -2.43))
+    assert "nearly agree" in far and "negative and 2.4 times" in far
+    near = X.ccmas_pooling_note(table(0.0021, 0.0022))
+    assert "near the paper's" in near
+    assert "differ here" in X.ccmas_pooling_note(table(-0.4, -0.7))

@@ -29,6 +29,7 @@ from ..selectivity import (
     unit_table,
 )
 from ..selectivity.images import ImageFolder
+from ..selectivity.measures import POOLINGS, ccmas_from_stats, class_stats
 from ..selectivity.tables import measure_table, model_identity, read_table, read_units, record
 from ..synthetic import A4_EXPECTED, synthetic_units
 from .paper001 import classes as _classes
@@ -39,6 +40,8 @@ __all__ = [
     "EXTREME_COLUMNS",
     "DATASETS",
     "alexnet_tables",
+    "ccmas_pooling",
+    "ccmas_pooling_note",
     "network_summary",
     "layer_summary",
     "high_precision_fits",
@@ -332,6 +335,53 @@ def ccmas_summary(tables: dict[str, pd.DataFrame], layers) -> pd.DataFrame:
                                 "units with CCMAS_2 > 0.5 (%)": 100 * (tables[name]["ccmas2"] > 0.5).mean(),
                                 "units with CCMAS > 1 (%)": 100 * (tables[name]["ccmas"] > 1).mean()}
                          for name in layers}).T
+
+
+def ccmas_pooling(path, layer: str = "fc8", paper_mean: float = 0.996) -> pd.DataFrame:
+    """Which CCMAS gives paper 001's fc8 numbers? The layer's CCMAS with the other classes pooled by their means
+    (Morcos et al.) and over their images (paper 001's code), over live units: mean, median, share above 1, and the
+    mean ratio μ_rest/μ_c that sets it (CCMAS = (1 − r)/(1 + r)); paper 001's fc8 mean 0.996 implies r ≈ 0.002:
+    the other classes' mean activation is near 0, wherever the pooling."""
+    acts, labels = read_units(path, layer)
+    x = torch.from_numpy(np.asarray(acts, dtype=np.float64))
+    classes, idx = torch.unique(torch.from_numpy(np.asarray(labels)).to(torch.int64), return_inverse=True)
+    stats = class_stats(x, idx, len(classes))
+    means = stats.sums / stats.counts[:, None]
+    live = (x.max(0).values > x.min(0).values).numpy()
+    rows = {}
+    for pooling in POOLINGS:
+        res = ccmas_from_stats(stats, pooling)
+        c = res["ccmas"].numpy()[live]
+        top = res["ccmas_idx"]
+        mu_c = means.gather(0, top[None]).squeeze(0)
+        r = ((1 - res["ccmas"]) / (1 + res["ccmas"])).numpy()[live]  # μ_rest / μ_c, from CCMAS itself
+        rows[f"pooled over {pooling}"] = {"units (live)": int(live.sum()), "mean CCMAS": np.nanmean(c),
+                                          "median CCMAS": np.nanmedian(c), "CCMAS > 1 (%)": 100 * np.mean(c > 1),
+                                          "mean μ_c": float(mu_c.numpy()[live].mean()),
+                                          "median μ_rest / μ_c": float(np.nanmedian(r))}
+    rows["paper 001 (Table A2)"] = {"mean CCMAS": paper_mean,
+                                    "median μ_rest / μ_c": (1 - paper_mean) / (1 + paper_mean)}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = f"{layer} CCMAS"
+    return out
+
+
+def ccmas_pooling_note(table: pd.DataFrame) -> str:
+    """What ``ccmas_pooling``'s table says (Markdown), from its numbers."""
+    r = table["median μ_rest / μ_c"]
+    cls, img, paper = r["pooled over classes"], r["pooled over images"], r["paper 001 (Table A2)"]
+    same = abs(cls - img) < 0.1 * max(abs(cls), abs(img), 1e-12)
+    text = (f"Median $r$: {cls:.3g} pooled over classes, {img:.3g} pooled over images, against {paper:.3g} "
+            "implied by the paper's mean. ")
+    text += ("The two poolings nearly agree: the pooling is not what separates this fc8 from the paper's. " if same
+             else "The two poolings differ here (the correctly classified images are not balanced over classes). ")
+    if min(abs(cls), abs(img)) > 10 * abs(paper):
+        sign = "negative" if cls < 0 else "positive"
+        text += (f"Both are far from the paper's: the other classes' mean output is {sign} and {abs(cls):.2g} "
+                 "times the size of the top class's, where the paper's ImageNet AlexNet has it near 0.")
+    else:
+        text += "The ratio is near the paper's."
+    return text
 
 
 def agreement(tables: dict[str, pd.DataFrame], n_classes: int) -> pd.DataFrame:
