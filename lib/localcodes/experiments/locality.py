@@ -376,11 +376,11 @@ def repruned(res: LPResult, criteria: Sequence[str] = PRUNING_CRITERIA, device=N
     stored before a rule existed lack it); cached beside the result, keyed by the rules."""
     cfg = res.config
     folder = store.results_dir(cfg["scale"], CHAPTER) / f"{res.network}-{store.key(cfg)}"
-    if not (folder / "model.pt").exists():
-        raise FileNotFoundError(f"no saved networks under {folder}: run run_experiment first")
     target = folder / f"pruning-{store.key({'criteria': list(criteria)})}.parquet"
     if target.exists():
         return pd.read_parquet(target)
+    if not (folder / "model.pt").exists():  # e.g. committed reference results whose weights are too large to keep
+        raise FileNotFoundError(f"no saved networks under {folder}: run run_experiment again to re-prune them")
     dev = store.pick_device(None if device is None else str(device))
     model, (xtr, ytr, xte, yte), *_ = _setup(res.network, cfg["scale"], res.members, cfg["n_train"],
                                              cfg["n_test"], cfg["data_seed"], dev, False)
@@ -414,9 +414,9 @@ def _save_result(folder: Path, res: LPResult, model: nn.Module) -> None:
     with store.atomic_path(folder / "model.pt") as tmp:
         torch.save(model.state_dict(), tmp)
     with store.atomic_path(folder / "result.pt") as tmp:  # written last: its presence marks a finished run
-        torch.save(
-            {"maps": res.maps, "image_var": res.image_var, "labels": torch.from_numpy(res.labels)}, tmp
-        )
+        # float32 is ample for class-mean maps and keeps a 100-class, 1,024-unit result small enough to commit
+        torch.save({"maps": {k: v.float() for k, v in res.maps.items()}, "image_var": res.image_var,
+                    "labels": torch.from_numpy(res.labels)}, tmp)
 
 
 def _load_result(folder: Path) -> LPResult:

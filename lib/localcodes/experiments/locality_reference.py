@@ -154,7 +154,9 @@ def judge(table: pd.DataFrame, settings: dict[str, dict] | None = None) -> pd.Da
 def pruning_table(results: dict[str, lpx.LPResult]) -> pd.DataFrame:
     """Every stored setting's pruning curve under all the pruning rules (``lpx.repruned``: recomputed from the
     saved networks), one row per network, rule, BatchNorm treatment and share kept, with the setting."""
-    parts = [lpx.repruned(res).assign(setting=name) for name, res in results.items()]
+    rules = set(lpx.PRUNING_CRITERIA)
+    parts = [(res.pruning if rules <= set(res.pruning["criterion"]) else lpx.repruned(res)).assign(setting=name)
+             for name, res in results.items()]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
