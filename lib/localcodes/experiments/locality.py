@@ -326,7 +326,7 @@ def run_experiment(
     metrics["train_loss"] = history[-1]["train_loss"] if history else np.nan
     head = model if network == "alexnet" else model.head
     side = head.side
-    maps = {layer: class_maps(ev[layer], yte, n_cls).cpu() for layer in ("lp_in", "lp_out")}
+    maps = {layer: class_maps(ev[layer], yte, n_cls).float().cpu() for layer in ("lp_in", "lp_out")}  # as stored
     image_var = {layer: variance_2d(ev[layer], side).float().cpu() for layer in ("lp_in", "lp_out")}
     curve = _prune(model, network, (xtr, ytr, yte), ev["lp_in"], prune_fractions, n_calib, data_seed, members)
     info = {
