@@ -293,7 +293,7 @@ if P.run_alexnet:
         "alexnet_whole", P.scale, arms=["control", "linear"], seeds=P.alexnet_seeds, n_train=P.alexnet_n_train,
         n_test=P.alexnet_n_test, epochs=P.alexnet_epochs, batch_size=P.batch_size, lr=P.alexnet_lr,
         momentum=0.9, weight_decay=P.alexnet_weight_decay, optimizer=P.alexnet_optimizer,
-        prune_fractions=(1.0, 0.5, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001), n_calib=1000, device=P.device)
+        prune_fractions=(1.0, 0.5, 0.1, 0.03, 0.01), n_calib=1000, device=P.device)
     display(Markdown(lpx.alexnet_data_note(alex, P.scale)))
     display(lpx.alexnet_accuracy_table(alex))
 else:
@@ -369,7 +369,7 @@ display(Markdown(lpx.run_summary(tests, arm_order, a_tests, P.scale)))
 ref = {name: lpr.load(name) for name in lpr.SETTINGS}
 display(Markdown(lpr.status_text(ref)))
 stored = {k: v for k, v in ref.items() if v is not None}
-ref_table = lpr.networks_table(stored)
+ref_table = lpr.stored_networks(stored)
 judged = ref_table.iloc[:0]
 if len(ref_table):
     display(ref_table.groupby(["setting", "arm"])[["accuracy", "loss", "variance_lp_in", "variance_lp_out"]]

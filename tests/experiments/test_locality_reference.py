@@ -79,3 +79,17 @@ def test_the_smallest_effect_scales_with_the_sheet_and_sparsification_is_judged(
     assert set(table["grid_side"]) == {7}
     R.save(table, pd.concat([R.judge(table), checks]), curves)
     assert (tmp_path / "reference" / lpx.CHAPTER / "pruning.parquet").exists()
+
+
+def test_the_stored_networks_table_is_used_only_when_it_matches_the_results(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    res = lpx.run_experiment("lenet", "smoke", arms=["control", "linear"], seeds=[0, 1], n_train=60, n_test=40,
+                             epochs=1, batch_size=20, prune_fractions=(1.0,), n_calib=30, device="cpu",
+                             progress=False)
+    results = {"SGD (the README's code)": res}
+    table = R.networks_table(results)
+    R.save(table.assign(variance_lp_out=-1.0), R.judge(table))  # a marker: the stored table is what comes back
+    assert (R.stored_networks(results)["variance_lp_out"] == -1.0).all()
+    res.metrics = res.metrics.assign(accuracy=res.metrics["accuracy"] + 0.01)  # networks that are not the stored
+    assert (R.stored_networks(results)["variance_lp_out"] > 0).all()
+    assert (R.stored_networks({"RMSProp (the README's table)": res})["variance_lp_out"] > 0).all()
