@@ -367,9 +367,9 @@ display(Markdown(lpx.run_summary(tests, arm_order, a_tests, P.scale)))
 
 # %%
 ref = {name: lpr.load(name) for name in lpr.SETTINGS}
-display(Markdown(lpr.status_text(ref)))
 stored = {k: v for k, v in ref.items() if v is not None}
 ref_table = lpr.stored_networks(stored)
+display(Markdown(lpr.status_text(ref, ref_table)))
 judged = ref_table.iloc[:0]
 if len(ref_table):
     display(ref_table.groupby(["setting", "arm"])[["accuracy", "loss", "variance_lp_in", "variance_lp_out"]]
@@ -377,8 +377,8 @@ if len(ref_table):
     judged = lpr.judge(ref_table)
     display(judged[["setting", "arm", "claim", "prior", "control", "n", "effect", "ci_low", "ci_high", "p", "outcome",
                     "n_needed"]].round(4))
-    first = next(iter(stored))
-    if "linear" in set(ref[first].members["arm"]):
+    first = next(iter(stored), None)
+    if first is not None and "linear" in set(ref[first].members["arm"]):
         display(lpr.readme_test(ref[first]).round(4))
 
 # %% [markdown]
@@ -387,7 +387,7 @@ if len(ref_table):
 
 # %%
 if len(ref_table):
-    ref_curves = lpr.pruning_table(stored)
+    ref_curves = lpr.stored_pruning(stored)
     ref_sparsify = lpr.judge_sparsification(ref_curves)
     display(ref_sparsify[["setting", "arm", "claim", "n", "effect", "ci_low", "ci_high", "p", "outcome"]].round(4))
     judged = judged.assign(kind="clustering and accuracy")

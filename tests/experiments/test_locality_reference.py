@@ -93,3 +93,18 @@ def test_the_stored_networks_table_is_used_only_when_it_matches_the_results(tmp_
     res.metrics = res.metrics.assign(accuracy=res.metrics["accuracy"] + 0.01)  # networks that are not the stored
     assert (R.stored_networks(results)["variance_lp_out"] > 0).all()
     assert (R.stored_networks({"RMSProp (the README's table)": res})["variance_lp_out"] > 0).all()
+
+
+def test_a_setting_stored_as_tables_only_is_kept_from_the_stored_tables(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    res = lpx.run_experiment("lenet", "smoke", arms=["control", "linear"], seeds=[0, 1], n_train=60, n_test=40,
+                             epochs=1, batch_size=20, prune_fractions=(1.0, 0.5), n_calib=30, device="cpu",
+                             progress=False)
+    both = {"SGD (the README's code)": res, "AlexNet, trained whole (fractals)": res}
+    table, curves = R.networks_table(both), R.pruning_table(both)
+    R.save(table, R.judge(table), curves)
+    only_lenet = {"SGD (the README's code)": res}  # the other setting's result files are not in git
+    assert set(R.stored_networks(only_lenet)["setting"]) == set(both)
+    assert set(R.stored_pruning(only_lenet)["setting"]) == set(both)
+    text = R.status_text({**only_lenet, "AlexNet, trained whole (fractals)": None}, table)
+    assert "tables only" in text and "Not computed yet" not in text

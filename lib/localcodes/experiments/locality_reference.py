@@ -26,7 +26,7 @@ from . import locality as lpx
 from . import sparsification as spx
 
 __all__ = ["SCALE", "COMMON", "SETTINGS", "SESOI", "ACCURACY_MARGIN", "uniform_variance", "sesoi", "run", "load",
-           "networks_table", "stored_networks", "judge",
+           "networks_table", "stored_networks", "stored_pruning", "judge",
            "readme_test", "book_vs_reference", "pruning_table", "judge_sparsification", "save", "status_text"]
 
 SCALE = "reference"
@@ -83,21 +83,37 @@ def load(setting: str) -> lpx.LPResult | None:
     return lpx.run_experiment(**_kwargs(setting), cached_only=True, progress=False)
 
 
-def stored_networks(results: dict[str, lpx.LPResult]) -> pd.DataFrame:
-    """``networks_table(results)`` as ``save`` stored it (``networks.parquet``) when it covers exactly these
-    results — the same settings, networks and test accuracies — else computed afresh (the random-placement
-    baseline of a 1,024-unit sheet takes minutes)."""
-    path = store.results_dir(SCALE, lpx.CHAPTER, create=False) / "networks.parquet"
+def _stored(name: str, results: dict[str, lpx.LPResult], fresh) -> pd.DataFrame:
+    """A table ``save`` stored (``name``) when it agrees with every result present here (same settings' networks
+    and test accuracies); settings it holds whose bulky result files are not in git (the whole-AlexNet maps) are
+    kept from it. Else ``fresh(results)``."""
+    path = store.results_dir(SCALE, lpx.CHAPTER, create=False) / name
     if path.exists():
         table = pd.read_parquet(path)
-        rows = pd.concat([res.metrics[["arm", "seed", "accuracy"]].assign(setting=name)
-                          for name, res in results.items()]) if results else pd.DataFrame()
-        if len(table) == len(rows) and set(table["setting"]) == set(results):
+        here = set(results)
+        if here <= set(table["setting"]) and set(table["setting"]) <= set(SETTINGS):
+            rows = pd.concat([res.metrics[["arm", "seed", "accuracy"]].assign(setting=k) for k, res in
+                              results.items()]) if results else pd.DataFrame(columns=["setting", "arm", "seed"])
             key = ["setting", "arm", "seed"]
-            both = table.merge(rows, on=key, suffixes=("", "_now"))
-            if len(both) == len(rows) and np.allclose(both["accuracy"], both["accuracy_now"]):
+            mine = table[table["setting"].isin(here)]
+            if "keep" in mine:  # a pruning table: one row per network is enough to compare
+                mine = mine[np.isclose(mine["keep"], 1.0) & (mine["bn"] == "recalibrated")].drop_duplicates(key)
+                return table if len(mine) == len(rows) else fresh(results)
+            both = mine.merge(rows, on=key, suffixes=("", "_now"))
+            if len(mine) == len(rows) == len(both) and np.allclose(both["accuracy"], both["accuracy_now"]):
                 return table
-    return networks_table(results)
+    return fresh(results)
+
+
+def stored_networks(results: dict[str, lpx.LPResult]) -> pd.DataFrame:
+    """``networks_table(results)`` as ``save`` stored it (``networks.parquet``), see ``_stored``: the
+    random-placement baseline of a 1,024-unit sheet takes minutes to recompute."""
+    return _stored("networks.parquet", results, networks_table)
+
+
+def stored_pruning(results: dict[str, lpx.LPResult]) -> pd.DataFrame:
+    """``pruning_table(results)`` as ``save`` stored it (``pruning.parquet``), see ``_stored``."""
+    return _stored("pruning.parquet", results, pruning_table)
 
 
 def networks_table(results: dict[str, lpx.LPResult]) -> pd.DataFrame:
@@ -217,15 +233,21 @@ def save(table: pd.DataFrame, checks: pd.DataFrame, curves: pd.DataFrame | None 
         networks=int(len(table))))
 
 
-def status_text(results: dict[str, lpx.LPResult | None]) -> str:
-    """Which reference settings are stored (with their data set and training time) and which are not."""
+def status_text(results: dict[str, lpx.LPResult | None], table: pd.DataFrame | None = None) -> str:
+    """Which reference settings are stored (with their data set and training time), which only as tables
+    (``table``: the stored networks table; their bulky result files are not in git) and which not at all."""
     have = {k: v for k, v in results.items() if v is not None}
-    missing = [k for k, v in results.items() if v is None]
+    tables_only = [k for k, v in results.items() if v is None and table is not None
+                   and k in set(table["setting"])]
+    missing = [k for k, v in results.items() if v is None and k not in tables_only]
     parts = [f"**{k}**: {len(v.members)} networks on {v.dataset}, {v.info.get('n_train')} training images, "
              f"trained in {v.info.get('train_s', float('nan')) / 60:.0f} min ({v.info['provenance']['device']})"
              for k, v in have.items()]
     text = ("Stored `reference` results — " + "; ".join(parts) + ".") if parts else \
         "No `reference` results are stored for this chapter yet."
+    if tables_only:
+        text += (" Stored as tables only (per-network results and verdicts; the class maps and weights are too "
+                 "large for git, so re-measuring them means training again): " + "; ".join(tables_only) + ".")
     if missing:
         text += (" Not computed yet (*not run*): " + "; ".join(missing) + ". Compute them with "
                  "`python -m localcodes.experiments.locality_reference` (hours of CPU; resumable).")
