@@ -108,3 +108,10 @@ def test_a_setting_stored_as_tables_only_is_kept_from_the_stored_tables(tmp_path
     assert set(R.stored_pruning(only_lenet)["setting"]) == set(both)
     text = R.status_text({**only_lenet, "AlexNet, trained whole (fractals)": None}, table)
     assert "tables only" in text and "Not computed yet" not in text
+
+
+def test_no_stored_results_at_all_reads_as_not_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    table = R.stored_networks({})
+    assert len(table) == 0
+    assert "No `reference` results" in R.status_text({k: None for k in R.SETTINGS}, table)

@@ -237,8 +237,8 @@ def status_text(results: dict[str, lpx.LPResult | None], table: pd.DataFrame | N
     """Which reference settings are stored (with their data set and training time), which only as tables
     (``table``: the stored networks table; their bulky result files are not in git) and which not at all."""
     have = {k: v for k, v in results.items() if v is not None}
-    tables_only = [k for k, v in results.items() if v is None and table is not None
-                   and k in set(table["setting"])]
+    stored_settings = set(table["setting"]) if table is not None and "setting" in table else set()
+    tables_only = [k for k, v in results.items() if v is None and k in stored_settings]
     missing = [k for k, v in results.items() if v is None and k not in tables_only]
     parts = [f"**{k}**: {len(v.members)} networks on {v.dataset}, {v.info.get('n_train')} training images, "
              f"trained in {v.info.get('train_s', float('nan')) / 60:.0f} min ({v.info['provenance']['device']})"
