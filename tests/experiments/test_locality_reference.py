@@ -115,3 +115,27 @@ def test_no_stored_results_at_all_reads_as_not_run(tmp_path, monkeypatch):
     table = R.stored_networks({})
     assert len(table) == 0
     assert "No `reference` results" in R.status_text({k: None for k in R.SETTINGS}, table)
+
+
+def test_saving_again_keeps_the_settings_stored_as_tables_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    res = lpx.run_experiment("lenet", "smoke", arms=["control", "linear"], seeds=[0, 1], n_train=60, n_test=40,
+                             epochs=1, batch_size=20, prune_fractions=(1.0, 0.5), n_calib=30, device="cpu",
+                             progress=False)
+    both = {"SGD (the README's code)": res, "AlexNet, trained whole (fractals)": res}
+    R.save(R.networks_table(both), R.judge(R.networks_table(both)), R.pruning_table(both))
+    fresh = {"SGD (the README's code)": res, "SGD (the README's code), MNIST": res}  # AlexNet's files are gone
+    table, curves = R.kept_tables(R.networks_table(fresh), R.pruning_table(fresh))
+    assert set(table["setting"]) == set(fresh) | {"AlexNet, trained whole (fractals)"}
+    assert set(curves["setting"]) == set(table["setting"])
+    assert len(table) == 12 and not table.duplicated(["setting", "arm", "seed"]).any()
+
+
+def test_the_mnist_settings_ask_for_mnist_and_judge_against_their_own_control():
+    mnist = [k for k, v in R.SETTINGS.items() if v.get("digits") == "mnist"]
+    assert len(mnist) == 2 and all("control" in R.SETTINGS[k]["arms"] for k in mnist)
+    table = _table(0.3, 0.0).replace({"setting": {"SGD (the README's code)": mnist[0]}})
+    checks = R.judge(table)
+    assert set(checks["setting"]) == {mnist[0], "SGD, sqrt and square decay"}
+    row = checks[(checks["setting"] == mnist[0]) & (checks["key"] == "lp_out_compact")].iloc[0]
+    assert row["outcome"] == "reproduced"

