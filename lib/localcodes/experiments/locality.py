@@ -53,7 +53,7 @@ from ..locality import (
 from ..locality.pruning import CRITERIA as PRUNING_CRITERIA
 from ..nets import FASHION_CLASSES
 
-__all__ = ["CHAPTER", "README", "NETWORKS", "LPResult", "lenet_data", "run_experiment", "equal_accuracy",
+__all__ = ["CHAPTER", "README", "NETWORKS", "LPResult", "lenet_data", "run_experiment", "reloaded", "equal_accuracy",
            "repruned", "implied_df", "LAYER_NAMES", "fmt_p", "styled", "prior_summary", "arm_order", "lenet_data_note",
            "settings_table", "accuracy_table", "accuracy_differences", "clustering_tests", "clustering_tests_table",
            "main_test", "readme_comparison", "reading_the_numbers", "decay_table", "equal_accuracy_table",
@@ -389,25 +389,34 @@ def _prune(model: nn.Module, network: str, xy: tuple, lp_in_test: torch.Tensor, 
     return pruning_curve(head, lp_in_test, yte, calib, fractions, members, criteria)
 
 
+def reloaded(res: LPResult, device=None) -> tuple[nn.Module, tuple, dict]:
+    """The stored networks of ``res`` rebuilt from their saved weights, with their data and evaluation: ``(model,
+    (xtr, ytr, xte, yte), evaluation)``; raises unless they give their stored test accuracy exactly (same data,
+    same code)."""
+    cfg = res.config
+    folder = store.results_dir(cfg["scale"], CHAPTER) / f"{res.network}-{store.key(cfg)}"
+    if not (folder / "model.pt").exists():  # e.g. committed reference results whose weights are too large to keep
+        raise FileNotFoundError(f"no saved networks under {folder}: run run_experiment again to re-prune them")
+    dev = store.pick_device(None if device is None else str(device))
+    model, xy, *_ = _setup(res.network, cfg["scale"], res.members, cfg["n_train"], cfg["n_test"], cfg["data_seed"],
+                           dev, False, cfg.get("digits", "auto"))
+    model.load_state_dict(torch.load(folder / "model.pt", map_location=dev, weights_only=True))
+    ev = evaluate_stack(model, xy[2], xy[3])
+    if not np.allclose(ev["accuracy"].cpu().numpy(), res.metrics["accuracy"].to_numpy(), atol=1e-9):
+        raise RuntimeError(f"the networks reloaded from {folder} do not give their stored test accuracy: the data "
+                           "or the code changed since they were trained")
+    return model, xy, ev
+
+
 def repruned(res: LPResult, criteria: Sequence[str] = PRUNING_CRITERIA, device=None) -> pd.DataFrame:
-    """The pruning curve of a stored result under ``criteria``, recomputed from its saved networks (results
-    stored before a rule existed lack it); cached beside the result, keyed by the rules."""
+    """The pruning curve of a stored result under ``criteria``, recomputed from its saved networks (``reloaded``;
+    results stored before a rule existed lack it); cached beside the result, keyed by the rules."""
     cfg = res.config
     folder = store.results_dir(cfg["scale"], CHAPTER) / f"{res.network}-{store.key(cfg)}"
     target = folder / f"pruning-{store.key({'criteria': list(criteria)})}.parquet"
     if target.exists():
         return pd.read_parquet(target)
-    if not (folder / "model.pt").exists():  # e.g. committed reference results whose weights are too large to keep
-        raise FileNotFoundError(f"no saved networks under {folder}: run run_experiment again to re-prune them")
-    dev = store.pick_device(None if device is None else str(device))
-    model, (xtr, ytr, xte, yte), *_ = _setup(res.network, cfg["scale"], res.members, cfg["n_train"],
-                                             cfg["n_test"], cfg["data_seed"], dev, False,
-                                             cfg.get("digits", "auto"))
-    model.load_state_dict(torch.load(folder / "model.pt", map_location=dev, weights_only=True))
-    ev = evaluate_stack(model, xte, yte)
-    if not np.allclose(ev["accuracy"].cpu().numpy(), res.metrics["accuracy"].to_numpy(), atol=1e-9):
-        raise RuntimeError(f"the networks reloaded from {folder} do not give their stored test accuracy: the data "
-                           "or the code changed since they were trained")
+    model, (xtr, ytr, xte, yte), ev = reloaded(res, device)
     curve = _prune(model, res.network, (xtr, ytr, yte), ev["lp_in"], cfg["prune_fractions"], cfg["n_calib"],
                    cfg["data_seed"], res.members, criteria)
     store.write_parquet(target, curve)
