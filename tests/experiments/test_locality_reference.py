@@ -139,3 +139,21 @@ def test_the_mnist_settings_ask_for_mnist_and_judge_against_their_own_control():
     assert set(checks["setting"]) == {mnist[0], "SGD, sqrt and square decay"}
     row = checks[(checks["setting"] == mnist[0]) & (checks["key"] == "lp_out_compact")].iloc[0]
     assert row["outcome"] == "reproduced"
+
+
+def test_the_stored_whole_alexnet_run_is_shown_from_its_tables_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    assert R.stored_whole_alexnet() is None
+    res = lpx.run_experiment("lenet", "smoke", arms=["control", "linear"], seeds=[0, 1], n_train=60, n_test=40,
+                             epochs=1, batch_size=20, prune_fractions=(1.0, 0.5), n_calib=30, device="cpu",
+                             progress=False)
+    R.save(R.networks_table({"SGD (the README's code)": res}), R.judge(R.networks_table({"SGD (the README's code)":
+                                                                                          res})))
+    assert R.stored_whole_alexnet() is None  # stored, but not this setting
+    both = {"SGD (the README's code)": res, R.WHOLE_ALEXNET: res}
+    R.save(R.networks_table(both), R.judge(R.networks_table(both)), R.pruning_table(both))
+    note, shown, curves = R.stored_whole_alexnet()
+    assert "2 seeds per arm" in note and list(shown["networks"]) == [2, 2]
+    assert len(curves) and "setting" not in curves
+    acc = res.metrics.groupby("arm")["accuracy"].mean()
+    assert shown.loc["control", "accuracy % (mean ± sd)"].startswith(f"{100 * acc['control']:.1f}")

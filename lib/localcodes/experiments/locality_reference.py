@@ -26,7 +26,8 @@ from . import locality as lpx
 from . import sparsification as spx
 
 __all__ = ["SCALE", "COMMON", "SETTINGS", "SESOI", "ACCURACY_MARGIN", "uniform_variance", "sesoi", "run", "load",
-           "networks_table", "kept_tables", "stored_networks", "stored_pruning", "judge",
+           "networks_table", "kept_tables", "WHOLE_ALEXNET", "stored_whole_alexnet", "stored_networks",
+           "stored_pruning", "judge",
            "readme_test", "book_vs_reference", "pruning_table", "judge_sparsification", "save", "status_text"]
 
 SCALE = "reference"
@@ -136,6 +137,37 @@ def kept_tables(networks: pd.DataFrame, curves: pd.DataFrame) -> tuple[pd.DataFr
             fresh = pd.concat([fresh, old], ignore_index=True) if len(fresh) else old
         out.append(fresh)
     return out[0], out[1]
+
+
+WHOLE_ALEXNET = "AlexNet, trained whole (fractals)"
+
+
+def stored_whole_alexnet() -> tuple[str, pd.DataFrame, pd.DataFrame] | None:
+    """The stored reference run of the AlexNet-architecture network trained whole (``WHOLE_ALEXNET``), from the
+    committed tables alone: ``(a note, accuracy and loss per arm (mean ± sd over seeds), its pruning curves)``, or
+    None when it is not stored. Chapters that do not train the network live show this instead."""
+    folder = store.results_dir(SCALE, lpx.CHAPTER, create=False)
+    if not (folder / "networks.parquet").exists():
+        return None
+    table = pd.read_parquet(folder / "networks.parquet")
+    rows = table[table["setting"] == WHOLE_ALEXNET]
+    if not len(rows):
+        return None
+    curves = pd.read_parquet(folder / "pruning.parquet") if (folder / "pruning.parquet").exists() else None
+    curves = curves[curves["setting"] == WHOLE_ALEXNET].drop(columns="setting") if curves is not None else \
+        pd.DataFrame()
+    spec = {**COMMON, **SETTINGS[WHOLE_ALEXNET]}
+    acc = rows.groupby("arm")[["accuracy", "loss"]].agg(["mean", "std"])
+    shown = pd.DataFrame({"accuracy % (mean ± sd)": [f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in
+                                                     acc["accuracy"].values],
+                          "test loss": [f"{m:.3f} ± {s:.3f}" for m, s in acc["loss"].values],
+                          "networks": rows.groupby("arm").size()}, index=acc.index)
+    note = (f"**Stored reference run** (`results/reference/{lpx.CHAPTER}/`, tables only): "
+            f"{rows['seed'].nunique()} seeds per arm, {spec['n_train']:,} training images "
+            f"({spec['n_train'] // 100} per category), {spec['epochs']} epochs, {spec['optimizer']} lr "
+            f"{spec['lr']:g}, weight decay {spec['weight_decay']:g}; its clustering verdicts are in the reference "
+            "section below.")
+    return note, shown, curves
 
 
 def networks_table(results: dict[str, lpx.LPResult]) -> pd.DataFrame:
