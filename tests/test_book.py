@@ -279,3 +279,16 @@ def test_a_parallel_build_reports_each_running_chapters_cells(tmp_path):
     ticker.stop.set()
     ticker.join()
     assert any("10_x: cell 2 of 4" in line for line in lines) and any("11_y: starting" in line for line in lines)
+
+
+def test_a_fresh_checkout_schedules_by_the_committed_chapter_times(tmp_path):
+    import json
+
+    (tmp_path / "_runs").mkdir()
+    (tmp_path / book.CHAPTER_TIMES).write_text(json.dumps({"book": {"a": 300, "b": 20}, "smoke": {"a": 3}}))
+    assert book._last_wall_times(tmp_path, "book") == {"a": 300.0, "b": 20.0}
+    (tmp_path / "_runs" / "01_a.json").write_text(json.dumps({"scale": "book", "chapter": "a", "wall_s": 250.5}))
+    assert book._last_wall_times(tmp_path, "book") == {"a": 250.5, "b": 20.0}  # this checkout's own run wins
+    assert book._last_wall_times(tmp_path / "nowhere", "book") == {}
+    committed = json.loads((book.project_root() / "book" / book.CHAPTER_TIMES).read_text())["book"]
+    assert set(committed) == set(book.chapters())  # every chapter has an estimate

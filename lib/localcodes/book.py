@@ -439,9 +439,19 @@ class _Ticker(threading.Thread):
                 self.say(f"  … {name}: {cells}, {time.perf_counter() - start:.0f} s")
 
 
+#: Chapter wall times of a measured clean-clone build, per scale: the scheduler's estimates before this checkout
+#: has run a chapter itself (else a fresh clone starts the long chapters last).
+CHAPTER_TIMES = "chapter_times.json"
+
+
 def _last_wall_times(book_dir: Path, scale: str) -> dict[str, float]:
-    """Each chapter's wall time in the last run recorded at ``scale`` (the scheduler's cost estimates)."""
+    """Each chapter's wall time in the last run recorded at ``scale`` (the scheduler's cost estimates); chapters
+    not yet run here take the committed estimate in ``book/chapter_times.json``."""
     out = {}
+    try:
+        out.update({k: float(v) for k, v in json.loads((book_dir / CHAPTER_TIMES).read_text()).get(scale, {}).items()})
+    except (OSError, ValueError, AttributeError):
+        pass
     for path in (book_dir / "_runs").glob("[0-9]*.json"):
         try:
             r = json.loads(path.read_text())
