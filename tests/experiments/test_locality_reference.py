@@ -25,6 +25,14 @@ def _table(shift_out: float, acc_drop: float, n: int = 10) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _smoke(tmp_path, monkeypatch, prune_fractions=(1.0, 0.5)) -> lpx.LPResult:
+    """Two tiny LeNets per arm in a fresh results store."""
+    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
+    return lpx.run_experiment("lenet", "smoke", arms=["control", "linear"], seeds=[0, 1], n_train=60, n_test=40,
+                              epochs=1, batch_size=20, prune_fractions=prune_fractions, n_calib=30, device="cpu",
+                              progress=False)
+
+
 def test_a_clear_effect_is_reproduced_and_no_effect_is_not():
     clear = R.judge(_table(shift_out=0.5, acc_drop=0.0))
     out = clear.set_index(["setting", "arm", "key"])["outcome"]
@@ -47,10 +55,7 @@ def test_too_few_seeds_are_not_run_and_unknown_settings_are_refused():
 
 
 def test_networks_table_has_one_row_per_trained_network(tmp_path, monkeypatch):
-    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
-    res = lpx.run_experiment("lenet", "smoke", arms=["control", "linear"], seeds=[0, 1], n_train=60, n_test=40,
-                             epochs=1, batch_size=20, prune_fractions=(1.0,), n_calib=30, device="cpu",
-                             progress=False)
+    res = _smoke(tmp_path, monkeypatch, (1.0,))
     table = R.networks_table({"SGD (the README's code)": res})
     assert len(table) == 4 and set(table["arm"]) == {"control", "linear"}
     assert {"accuracy", "loss", "variance_lp_in", "variance_lp_out", "optimizer", "epochs", "n_train"} <= set(table)
@@ -66,10 +71,7 @@ def test_networks_table_has_one_row_per_trained_network(tmp_path, monkeypatch):
 def test_the_smallest_effect_scales_with_the_sheet_and_sparsification_is_judged(tmp_path, monkeypatch):
     assert R.uniform_variance(7) == pytest.approx(8 * 49 / 48)
     assert R.sesoi(7) == R.SESOI and R.sesoi(32) == pytest.approx(R.SESOI * R.uniform_variance(32) / (8 * 49 / 48))
-    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
-    res = lpx.run_experiment("lenet", "smoke", arms=["control", "linear"], seeds=[0, 1], n_train=60, n_test=40,
-                             epochs=1, batch_size=20, prune_fractions=(1.0, 0.5, 0.1), n_calib=30, device="cpu",
-                             progress=False)
+    res = _smoke(tmp_path, monkeypatch, (1.0, 0.5, 0.1))
     curves = R.pruning_table({"SGD (the README's code)": res})
     assert set(curves["setting"]) == {"SGD (the README's code)"} and "weight" in set(curves["criterion"])
     checks = R.judge_sparsification(curves)
@@ -82,10 +84,7 @@ def test_the_smallest_effect_scales_with_the_sheet_and_sparsification_is_judged(
 
 
 def test_the_stored_networks_table_is_used_only_when_it_matches_the_results(tmp_path, monkeypatch):
-    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
-    res = lpx.run_experiment("lenet", "smoke", arms=["control", "linear"], seeds=[0, 1], n_train=60, n_test=40,
-                             epochs=1, batch_size=20, prune_fractions=(1.0,), n_calib=30, device="cpu",
-                             progress=False)
+    res = _smoke(tmp_path, monkeypatch, (1.0,))
     results = {"SGD (the README's code)": res}
     table = R.networks_table(results)
     R.save(table.assign(variance_lp_out=-1.0), R.judge(table))  # a marker: the stored table is what comes back
@@ -96,10 +95,7 @@ def test_the_stored_networks_table_is_used_only_when_it_matches_the_results(tmp_
 
 
 def test_a_setting_stored_as_tables_only_is_kept_from_the_stored_tables(tmp_path, monkeypatch):
-    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
-    res = lpx.run_experiment("lenet", "smoke", arms=["control", "linear"], seeds=[0, 1], n_train=60, n_test=40,
-                             epochs=1, batch_size=20, prune_fractions=(1.0, 0.5), n_calib=30, device="cpu",
-                             progress=False)
+    res = _smoke(tmp_path, monkeypatch)
     both = {"SGD (the README's code)": res, "AlexNet, trained whole (fractals)": res}
     table, curves = R.networks_table(both), R.pruning_table(both)
     R.save(table, R.judge(table), curves)
@@ -118,10 +114,7 @@ def test_no_stored_results_at_all_reads_as_not_run(tmp_path, monkeypatch):
 
 
 def test_saving_again_keeps_the_settings_stored_as_tables_only(tmp_path, monkeypatch):
-    monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
-    res = lpx.run_experiment("lenet", "smoke", arms=["control", "linear"], seeds=[0, 1], n_train=60, n_test=40,
-                             epochs=1, batch_size=20, prune_fractions=(1.0, 0.5), n_calib=30, device="cpu",
-                             progress=False)
+    res = _smoke(tmp_path, monkeypatch)
     both = {"SGD (the README's code)": res, "AlexNet, trained whole (fractals)": res}
     R.save(R.networks_table(both), R.judge(R.networks_table(both)), R.pruning_table(both))
     fresh = {"SGD (the README's code)": res, "SGD (the README's code), MNIST": res}  # AlexNet's files are gone
@@ -144,9 +137,7 @@ def test_the_mnist_settings_ask_for_mnist_and_judge_against_their_own_control():
 def test_the_stored_whole_alexnet_run_is_shown_from_its_tables_alone(tmp_path, monkeypatch):
     monkeypatch.setenv("LOCALCODES_RESULTS", str(tmp_path))
     assert R.stored_whole_alexnet() is None
-    res = lpx.run_experiment("lenet", "smoke", arms=["control", "linear"], seeds=[0, 1], n_train=60, n_test=40,
-                             epochs=1, batch_size=20, prune_fractions=(1.0, 0.5), n_calib=30, device="cpu",
-                             progress=False)
+    res = _smoke(tmp_path, monkeypatch, (1.0, 0.5))
     R.save(R.networks_table({"SGD (the README's code)": res}), R.judge(R.networks_table({"SGD (the README's code)":
                                                                                           res})))
     assert R.stored_whole_alexnet() is None  # stored, but not this setting

@@ -718,9 +718,10 @@ def alexnet_data_note(res: LPResult, scale: str) -> str:
             f"{res.side}² = {res.side ** 2} units. The README used ImageNet.")
 
 
-def alexnet_accuracy_table(res: LPResult) -> pd.DataFrame:
-    """Test accuracy and loss per arm (mean ± sd over seeds)."""
-    a_acc = res.metrics.groupby("arm")[["accuracy", "loss"]].agg(["mean", "std"])
+def alexnet_accuracy_table(res: LPResult | pd.DataFrame) -> pd.DataFrame:
+    """Test accuracy and loss per arm (mean ± sd over seeds), of a result or of rows with arm, accuracy, loss."""
+    rows = res.metrics if isinstance(res, LPResult) else res
+    a_acc = rows.groupby("arm")[["accuracy", "loss"]].agg(["mean", "std"])
     return pd.DataFrame({"accuracy % (mean ± sd)": [f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in
                                                     a_acc["accuracy"].values],
                          "test loss": [f"{m:.3f} ± {s:.3f}" for m, s in a_acc["loss"].values]}, index=a_acc.index)

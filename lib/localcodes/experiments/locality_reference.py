@@ -157,11 +157,7 @@ def stored_whole_alexnet() -> tuple[str, pd.DataFrame, pd.DataFrame] | None:
     curves = curves[curves["setting"] == WHOLE_ALEXNET].drop(columns="setting") if curves is not None else \
         pd.DataFrame()
     spec = {**COMMON, **SETTINGS[WHOLE_ALEXNET]}
-    acc = rows.groupby("arm")[["accuracy", "loss"]].agg(["mean", "std"])
-    shown = pd.DataFrame({"accuracy % (mean ± sd)": [f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in
-                                                     acc["accuracy"].values],
-                          "test loss": [f"{m:.3f} ± {s:.3f}" for m, s in acc["loss"].values],
-                          "networks": rows.groupby("arm").size()}, index=acc.index)
+    shown = lpx.alexnet_accuracy_table(rows).assign(networks=rows.groupby("arm").size())
     note = (f"**Stored reference run** (`results/reference/{lpx.CHAPTER}/`, tables only): "
             f"{rows['seed'].nunique()} seeds per arm, {spec['n_train']:,} training images "
             f"({spec['n_train'] // 100} per category), {spec['epochs']} epochs, {spec['optimizer']} lr "
