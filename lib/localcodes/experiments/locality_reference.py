@@ -89,13 +89,18 @@ def load(setting: str) -> lpx.LPResult | None:
     return lpx.run_experiment(**_kwargs(setting), cached_only=True, progress=False)
 
 
+def _read_stored(name: str) -> pd.DataFrame | None:
+    """The table ``save`` stored as ``name`` under the reference results, or None."""
+    path = store.results_dir(SCALE, lpx.CHAPTER, create=False) / name
+    return pd.read_parquet(path) if path.exists() else None
+
+
 def _stored(name: str, results: dict[str, lpx.LPResult], fresh) -> pd.DataFrame:
     """A table ``save`` stored (``name``) when it agrees with every result present here (same settings' networks
     and test accuracies); settings it holds whose bulky result files are not in git (the whole-AlexNet maps) are
     kept from it. Else ``fresh(results)``."""
-    path = store.results_dir(SCALE, lpx.CHAPTER, create=False) / name
-    if path.exists():
-        table = pd.read_parquet(path)
+    table = _read_stored(name)
+    if table is not None:
         here = set(results)
         if here <= set(table["setting"]) and set(table["setting"]) <= set(SETTINGS):
             rows = pd.concat([res.metrics[["arm", "seed", "accuracy"]].assign(setting=k) for k, res in
@@ -126,12 +131,10 @@ def kept_tables(networks: pd.DataFrame, curves: pd.DataFrame) -> tuple[pd.DataFr
     """``networks`` and ``curves`` (computed from the results present) with the stored rows of the settings that
     are stored as tables only (no result files here, e.g. the whole-AlexNet run's) added back, so that saving the
     tables again does not drop them."""
-    folder = store.results_dir(SCALE, lpx.CHAPTER, create=False)
     out = []
     for name, fresh in (("networks.parquet", networks), ("pruning.parquet", curves)):
-        path = folder / name
-        if path.exists():
-            old = pd.read_parquet(path)
+        old = _read_stored(name)
+        if old is not None:
             here = set(fresh["setting"]) if "setting" in fresh else set()
             old = old[~old["setting"].isin(here) & old["setting"].isin(list(SETTINGS))]
             fresh = pd.concat([fresh, old], ignore_index=True) if len(fresh) else old
@@ -146,14 +149,10 @@ def stored_whole_alexnet() -> tuple[str, pd.DataFrame, pd.DataFrame] | None:
     """The stored reference run of the AlexNet-architecture network trained whole (``WHOLE_ALEXNET``), from the
     committed tables alone: ``(a note, accuracy and loss per arm (mean ± sd over seeds), its pruning curves)``, or
     None when it is not stored. Chapters that do not train the network live show this instead."""
-    folder = store.results_dir(SCALE, lpx.CHAPTER, create=False)
-    if not (folder / "networks.parquet").exists():
+    table, curves = _read_stored("networks.parquet"), _read_stored("pruning.parquet")
+    rows = table[table["setting"] == WHOLE_ALEXNET] if table is not None else None
+    if rows is None or not len(rows):
         return None
-    table = pd.read_parquet(folder / "networks.parquet")
-    rows = table[table["setting"] == WHOLE_ALEXNET]
-    if not len(rows):
-        return None
-    curves = pd.read_parquet(folder / "pruning.parquet") if (folder / "pruning.parquet").exists() else None
     curves = curves[curves["setting"] == WHOLE_ALEXNET].drop(columns="setting") if curves is not None else \
         pd.DataFrame()
     spec = {**COMMON, **SETTINGS[WHOLE_ALEXNET]}
